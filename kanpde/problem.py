@@ -1,0 +1,340 @@
+"""Problems: a domain, a residual, conditions, and the truth to measure against.
+
+A problem is data plus functions.  ``residual(x, u)`` receives collocation points ``x``
+(``(N, d)`` tensor in physical coordinates) and the network output ``u`` (``(N, m)``) and returns
+the PDE/ODE residual (``(N,)``, ``(N, k)`` or a sequence of such tensors for systems), using the
+operators of :mod:`kanpde.ops` for derivatives.  ``exact(x)`` (a torch function, so its residual
+can be checked by autograd) or ``reference(x)`` (a numpy callable, e.g. an interpolated
+high-accuracy solution) gives the truth.
+
+Condition values (``value=``, ``derivative=``) are a number, a sequence (one per component),
+or a function of a ``(N, d)`` float64 tensor of points returning ``(N,)`` or ``(N, k)``.
+Boundary selectors (``on=``) take a numpy array of points and return a boolean mask.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from kanpde import ops
+from kanpde.geometry import Box, Geometry, Interval, SpaceTime
+
+__all__ = [
+    "Problem", "Condition", "Dirichlet", "Neumann", "Robin", "Periodic", "Initial", "Data",
+    "evaluate_value",
+]
+
+Value = float | Sequence[float] | Callable[[Tensor], Tensor]
+
+
+def evaluate_value(value: Value, x: Tensor, k: int) -> Tensor:
+    """Evaluate a condition value at points ``x`` as an ``(N, k)`` tensor."""
+    if callable(value):
+        v = value(x)
+        v = torch.as_tensor(v, dtype=x.dtype, device=x.device)
+        if v.dim() == 0:
+            v = v.expand(x.shape[0])
+        v = v.reshape(x.shape[0], -1)
+    else:
+        v = torch.as_tensor(np.asarray(value, dtype=float), dtype=x.dtype, device=x.device).reshape(1, -1)
+        v = v.expand(x.shape[0], v.shape[1])
+    if v.shape[1] not in (1, k):
+        raise ValueError(f"condition value has {v.shape[1]} components, expected 1 or {k}")
+    return v.expand(x.shape[0], k)
+
+
+def _components(component: int | Sequence[int] | None, m: int) -> list[int]:
+    comps = list(range(m)) if component is None else (
+        [component] if isinstance(component, int) else list(component))
+    bad = [c for c in comps if not 0 <= c < m]
+    if bad:
+        raise ValueError(f"component {bad[0]} out of range for a problem with {m} outputs")
+    return comps
+
+
+def _select(u: Tensor, comps: list[int]) -> Tensor:
+    return u if comps == list(range(u.shape[1])) else u[:, comps]
+
+
+def _boundary_points(domain: Geometry, n: int, method: str, rng, on) -> tuple[np.ndarray, np.ndarray]:
+    x, nrm = domain.sample_boundary(n, method, rng)
+    if on is None:
+        return x, nrm
+    mask = np.asarray(on(x), dtype=bool)
+    if mask.sum() == 0 or (mask.sum() < n and len(x) >= n):
+        frac = max(mask.mean(), 1.0 / len(x))
+        x, nrm = domain.sample_boundary(min(int(math.ceil(n / frac)) + 16, 200 * n), method, rng)
+        mask = np.asarray(on(x), dtype=bool)
+    if mask.sum() == 0:
+        raise ValueError("the boundary selector `on` selects no boundary point")
+    return x[mask][:n], nrm[mask][:n]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Condition:
+    """Base class: a loss term that holds on sampled points of the domain."""
+
+    weight: float = 1.0
+    name: str | None = None
+
+    kind = "condition"
+    order = 0  # highest input derivative the condition uses
+
+    def sample(self, problem: "Problem", n: int, method: str, rng: np.random.Generator) -> dict:
+        """Points (``"x"``) and per-point data for this condition as numpy arrays."""
+        raise NotImplementedError
+
+    def prepare(self, problem: "Problem", pts: dict, x: Tensor) -> dict:
+        """Per-point tensors (targets, normals) computed once per sample."""
+        return {}
+
+    def residual(self, x: Tensor, u: Tensor, data: dict) -> Tensor:
+        """Residual of the condition at its points."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class _Valued(Condition):
+    value: Value = 0.0
+    on: Callable[[np.ndarray], np.ndarray] | None = None
+    component: int | Sequence[int] | None = None
+
+    def sample(self, problem, n, method, rng):
+        x, nrm = _boundary_points(problem.domain, n, method, rng, self.on)
+        return {"x": x, "normal": nrm}
+
+    def prepare(self, problem, pts, x):
+        comps = _components(self.component, problem.d_out)
+        return {"target": evaluate_value(self.value, x, len(comps)),
+                "normal": torch.as_tensor(pts["normal"], dtype=x.dtype, device=x.device), "comps": comps}
+
+    def _normal_derivative(self, x: Tensor, u: Tensor, data: dict) -> Tensor:
+        n = data["normal"]
+        return torch.stack([(ops.grad(u, x, c) * n).sum(1) for c in data["comps"]], 1)
+
+
+@dataclass(frozen=True)
+class Dirichlet(_Valued):
+    """``u = value`` on the boundary (or the part selected by ``on``)."""
+
+    kind = "dirichlet"
+
+    def residual(self, x, u, data):
+        return _select(u, data["comps"]) - data["target"]
+
+
+@dataclass(frozen=True)
+class Neumann(_Valued):
+    """``du/dn = value`` (outward normal derivative) on the boundary."""
+
+    kind = "neumann"
+    order = 1
+
+    def residual(self, x, u, data):
+        return self._normal_derivative(x, u, data) - data["target"]
+
+
+@dataclass(frozen=True)
+class Robin(_Valued):
+    """``alpha * u + beta * du/dn = value`` on the boundary."""
+
+    alpha: float = 1.0
+    beta: float = 1.0
+    kind = "robin"
+    order = 1
+
+    def residual(self, x, u, data):
+        return self.alpha * _select(u, data["comps"]) + self.beta * self._normal_derivative(x, u, data) - data["target"]
+
+
+@dataclass(frozen=True)
+class Periodic(Condition):
+    """``u`` (and its first derivative across, when ``derivative=True``) equal on the two faces of ``dim``."""
+
+    dim: int = 0
+    derivative: bool = True
+    component: int | Sequence[int] | None = None
+    kind = "periodic"
+
+    @property
+    def order(self) -> int:  # type: ignore[override]
+        return 1 if self.derivative else 0
+
+    def sample(self, problem, n, method, rng):
+        lo, hi = problem.domain.bbox
+        if not 0 <= self.dim < len(lo):
+            raise ValueError(f"periodic dim {self.dim} out of range for a {len(lo)}-D domain")
+        space = problem.domain.space if isinstance(problem.domain, SpaceTime) else problem.domain
+        if not isinstance(space, Box) or self.dim >= space.dim:
+            raise ValueError(f"Periodic needs a box-shaped space and a space dimension dim < {space.dim}, "
+                             f"got dim={self.dim} on {problem.domain!r}")
+        box = Box(np.delete(lo, self.dim), np.delete(hi, self.dim)) if len(lo) > 1 else None
+        other = box.sample_interior(n, method, rng) if box is not None else np.zeros((1, 0))
+        a = np.insert(other, self.dim, lo[self.dim], axis=1)
+        b = np.insert(other, self.dim, hi[self.dim], axis=1)
+        return {"x": np.concatenate([a, b])}
+
+    def prepare(self, problem, pts, x):
+        return {"comps": _components(self.component, problem.d_out)}
+
+    def residual(self, x, u, data):
+        n = x.shape[0] // 2
+        v = _select(u, data["comps"])
+        res = [v[:n] - v[n:]]
+        if self.derivative:
+            du = torch.cat([ops.partial(u, x, self.dim, 1, c) for c in data["comps"]], 1)
+            res.append(du[:n] - du[n:])
+        return torch.cat(res, 1)
+
+
+@dataclass(frozen=True)
+class Initial(Condition):
+    """``u = value`` at the initial time, and ``du/dt = derivative`` when given.
+
+    The initial time is ``t0`` of a :class:`SpaceTime` domain, or the left end of an
+    :class:`Interval` (an ODE in time).  Functions receive the full points ``(x, t0)``.
+    """
+
+    value: Value = 0.0
+    derivative: Value | None = None
+    component: int | Sequence[int] | None = None
+    kind = "initial"
+
+    @property
+    def order(self) -> int:  # type: ignore[override]
+        return 0 if self.derivative is None else 1
+
+    def sample(self, problem, n, method, rng):
+        dom = problem.domain
+        if isinstance(dom, SpaceTime):
+            return {"x": dom.sample_initial(n, method, rng)}
+        if isinstance(dom, Interval):
+            return {"x": dom.lo[None, :].copy()}
+        raise ValueError(f"Initial needs a SpaceTime or Interval domain, got {dom!r}")
+
+    def prepare(self, problem, pts, x):
+        comps = _components(self.component, problem.d_out)
+        out = {"comps": comps, "target": evaluate_value(self.value, x, len(comps))}
+        if self.derivative is not None:
+            out["dtarget"] = evaluate_value(self.derivative, x, len(comps))
+        return out
+
+    def residual(self, x, u, data):
+        res = [_select(u, data["comps"]) - data["target"]]
+        if self.derivative is not None:
+            ut = torch.cat([ops.time_derivative(u, x, 1, c) for c in data["comps"]], 1)
+            res.append(ut - data["dtarget"])
+        return torch.cat(res, 1)
+
+
+@dataclass(frozen=True)
+class Data(Condition):
+    """Observations: ``u(points) = values`` (function fitting or data assimilation)."""
+
+    points: Any = None
+    values: Any = None
+    component: int | Sequence[int] | None = None
+    kind = "data"
+
+    def sample(self, problem, n, method, rng):
+        x = np.asarray(self.points, dtype=float)
+        if x.ndim != 2 or x.shape[1] != problem.d_in:
+            raise ValueError(f"Data points must have shape (N, {problem.d_in}), got {x.shape}")
+        return {"x": x}
+
+    def prepare(self, problem, pts, x):
+        comps = _components(self.component, problem.d_out)
+        v = torch.as_tensor(np.asarray(self.values, dtype=float), dtype=x.dtype, device=x.device)
+        return {"comps": comps, "target": v.reshape(x.shape[0], len(comps))}
+
+    def residual(self, x, u, data):
+        return _select(u, data["comps"]) - data["target"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An ODE/PDE problem: ``residual(x, u) = 0`` in ``domain`` subject to ``conditions``.
+
+    ``d_out`` is the number of unknowns; ``order`` the highest derivative the residual uses
+    (it sizes the derivatives propagated during training).  ``n_interior``/``n_boundary``/
+    ``n_initial`` are default collocation counts; ``budget`` a recommended training budget
+    (``TrainConfig`` fields).  ``residual`` may be ``None`` for pure data fitting.
+    """
+
+    name: str
+    domain: Geometry
+    residual: Callable[[Tensor, Tensor], Any] | None
+    conditions: tuple[Condition, ...] = ()
+    exact: Callable[[Tensor], Tensor] | None = None
+    reference: Callable[[np.ndarray], np.ndarray] | None = None
+    d_out: int = 1
+    order: int = 2
+    params: Mapping[str, Any] = field(default_factory=dict)
+    equation: str = ""
+    tags: tuple[str, ...] = ()
+    n_interior: int = 1000
+    n_boundary: int = 200
+    n_initial: int = 200
+    n_eval: int = 4096
+    budget: Mapping[str, Any] = field(default_factory=dict)
+    doc: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.domain, Geometry):
+            raise TypeError(f"domain must be a kanpde Geometry, got {type(self.domain).__name__}")
+        if self.d_out < 1:
+            raise ValueError(f"d_out must be >= 1, got {self.d_out}")
+        if not isinstance(self.order, int) or self.order < 0:
+            raise ValueError(f"order must be a non-negative integer, got {self.order}")
+        for c in self.conditions:
+            if not isinstance(c, Condition):
+                raise TypeError(f"conditions must be Condition objects, got {type(c).__name__}")
+        for name in ("n_interior", "n_boundary", "n_initial", "n_eval"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        object.__setattr__(self, "conditions", tuple(self.conditions))
+
+    @property
+    def d_in(self) -> int:
+        """Number of input coordinates (space, then time)."""
+        return self.domain.dim
+
+    @property
+    def has_truth(self) -> bool:
+        """Whether an exact or reference solution is available."""
+        return self.exact is not None or self.reference is not None
+
+    def truth(self, x: np.ndarray | Tensor) -> np.ndarray:
+        """Exact or reference solution at points ``x`` as a float64 ``(N, d_out)`` array."""
+        if self.exact is not None:
+            xt = torch.as_tensor(np.asarray(x, dtype=float) if not isinstance(x, Tensor) else x.detach().cpu(),
+                                 dtype=torch.float64)
+            with torch.no_grad():
+                return np.asarray(self.exact(xt), dtype=float).reshape(len(xt), self.d_out)
+        if self.reference is not None:
+            x = np.asarray(x.detach().cpu() if isinstance(x, Tensor) else x, dtype=float)
+            return np.asarray(self.reference(x), dtype=float).reshape(len(x), self.d_out)
+        raise ValueError(f"problem {self.name!r} has no exact or reference solution")
+
+    def eval_points(self, n: int | None = None, seed: int = 12345) -> np.ndarray:
+        """A fixed evaluation set (independent of the training seed) inside the domain."""
+        return self.domain.sample_interior(n or self.n_eval, "sobol", seed)
+
+    def residual_terms(self, x: Tensor, u: Tensor) -> Tensor:
+        """The residual as an ``(N, k)`` tensor."""
+        r = self.residual(x, u)
+        if isinstance(r, (list, tuple)):
+            r = torch.cat([t.reshape(x.shape[0], -1) for t in r], 1)
+        return r.reshape(x.shape[0], -1)
+
+    def describe(self) -> str:
+        """One line: name, dimensions, tags, equation."""
+        return f"{self.name}: d_in={self.d_in}, d_out={self.d_out}, tags={list(self.tags)}  {self.equation}"

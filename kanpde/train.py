@@ -1,0 +1,281 @@
+"""The trainer: ``train(problem, model, config) -> Solution``."""
+
+from __future__ import annotations
+
+import math
+import platform
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from kanpde.config import TrainConfig
+from kanpde.history import History
+from kanpde.loss import ResidualLoss
+from kanpde.problem import Problem
+from kanpde.solution import Solution, count_flops, count_params
+
+__all__ = ["train", "check_model", "Callback"]
+
+#: called at every log point with (epoch, model, history); returning True stops training
+Callback = Callable[[int, nn.Module, History], Any]
+
+
+def check_model(problem: Problem, model: nn.Module) -> None:
+    """Raise a clear error if ``model`` cannot map the problem's inputs to its outputs."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    d_in, d_out = getattr(model, "d_in", None), getattr(model, "d_out", None)
+    if d_in is not None and d_in != problem.d_in:
+        raise ValueError(f"model takes {d_in} inputs but problem {problem.name!r} has {problem.d_in} "
+                         f"(coordinates: space then time); use widths starting with {problem.d_in}")
+    if d_out is not None and d_out != problem.d_out:
+        raise ValueError(f"model gives {d_out} outputs but problem {problem.name!r} has {problem.d_out} "
+                         f"unknowns; use widths ending with {problem.d_out}")
+    p = next(iter(model.parameters()), None)
+    probe = torch.zeros(2, problem.d_in, dtype=p.dtype if p is not None else torch.float64,
+                        device=p.device if p is not None else "cpu")
+    try:
+        with torch.no_grad():
+            out = model(probe)
+    except RuntimeError as e:
+        raise ValueError(f"model failed on a (2, {problem.d_in}) input of problem {problem.name!r}: {e}") from e
+    if out.dim() != 2 or out.shape[1] != problem.d_out:
+        raise ValueError(f"model output has shape {tuple(out.shape)} for 2 points, but problem {problem.name!r} "
+                         f"needs (2, {problem.d_out})")
+
+
+class _Guard:
+    """Keeps a copy of the last parameters that gave a finite loss."""
+
+    def __init__(self, model: nn.Module):
+        self.params = [p for p in model.parameters()]
+        self.good = [p.detach().clone() for p in self.params]
+
+    def save(self) -> None:
+        with torch.no_grad():
+            for g, p in zip(self.good, self.params):
+                g.copy_(p)
+
+    def restore(self) -> None:
+        with torch.no_grad():
+            for g, p in zip(self.good, self.params):
+                p.copy_(g)
+
+
+class _Run:
+    """State of one training run (kept out of the public API)."""
+
+    def __init__(self, problem: Problem, model: nn.Module, cfg: TrainConfig, callbacks: Sequence[Callback]):
+        self.problem, self.cfg, self.callbacks = problem, cfg, list(callbacks)
+        self.dtype, self.device = cfg.torch_dtype, torch.device(cfg.device)
+        self.model = model.to(dtype=self.dtype, device=self.device)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.loss = ResidualLoss(problem, n_interior=cfg.n_interior, n_boundary=cfg.n_boundary,
+                                 n_initial=cfg.n_initial, method=cfg.sampling, weights=cfg.weights,
+                                 derivatives=cfg.derivatives, dtype=self.dtype, device=self.device)
+        self.loss.sample(self.rng)
+        self.history = History(meta=_environment(cfg))
+        self.wall = 0.0
+        self.epoch_done = 0
+        self._eval_set()
+        self._new_optimizer(adam=cfg.adam_epochs > 0)
+
+    # -- evaluation ---------------------------------------------------------------------
+    def _eval_set(self) -> None:
+        p = self.problem
+        self.xe = self.ye = None
+        if p.has_truth:
+            xe = p.eval_points(self.cfg.n_eval)
+            self.ye = p.truth(xe)
+            self.xe = torch.as_tensor(xe, dtype=self.dtype, device=self.device)
+            self.ye_norm = float(np.linalg.norm(self.ye))
+
+    def evaluate(self) -> tuple[float, float]:
+        """Relative L2 and max abs error on the evaluation set (NaN without truth)."""
+        if self.xe is None:
+            return math.nan, math.nan
+        with torch.no_grad():
+            u = self.model(self.loss.scaling(self.xe)).double().cpu().numpy().reshape(self.ye.shape)
+        err = u - self.ye
+        return float(np.linalg.norm(err) / (self.ye_norm or 1.0)), float(np.abs(err).max())
+
+    # -- optimizers ---------------------------------------------------------------------
+    def _new_optimizer(self, adam: bool) -> None:
+        cfg, params = self.cfg, [p for p in self.model.parameters() if p.requires_grad]
+        self.guard = _Guard(self.model)
+        self.sched = None
+        self._closure_cache = None
+        if adam:
+            self.opt = torch.optim.Adam(params, lr=cfg.lr, foreach=True)
+            n = max(1, cfg.adam_epochs - self.epoch_done)
+            if cfg.schedule == "cosine":
+                self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, n, eta_min=cfg.lr * cfg.lr_final)
+            elif cfg.schedule == "exp":
+                self.sched = torch.optim.lr_scheduler.ExponentialLR(self.opt, cfg.lr_final ** (1.0 / n))
+        else:
+            self.opt = torch.optim.LBFGS(params, lr=cfg.lbfgs_lr, max_iter=1, history_size=cfg.lbfgs_history,
+                                         max_eval=25, line_search_fn="strong_wolfe", tolerance_grad=0.0,
+                                         tolerance_change=0.0)
+        self.is_adam = adam
+
+    def objective(self) -> tuple[torch.Tensor, dict]:
+        """Total loss (with the sparsity penalty when asked) and the terms."""
+        total, terms = self.loss(self.model)
+        if self.cfg.reg > 0:
+            r = self.model.regularization(lamb_l1=self.cfg.reg_l1, lamb_entropy=self.cfg.reg_entropy)
+            terms = {**terms, "reg": r}
+            total = total + self.cfg.reg * r
+        return total, terms
+
+    def step(self) -> tuple[float, dict]:
+        """One optimizer iteration; returns the loss before it and the terms."""
+        if self.is_adam:
+            self.opt.zero_grad(set_to_none=True)
+            total, terms = self.objective()
+            value = total.item()
+            if not math.isfinite(value):
+                return value, terms
+            self.guard.save()
+            total.backward()
+            self.opt.step()
+            if self.sched is not None:
+                self.sched.step()
+            return value, terms
+
+        first: dict = {}
+        params = self.guard.params
+
+        def closure():
+            flat = torch.cat([p.detach().reshape(-1) for p in params])
+            c = self._closure_cache
+            if c is not None and torch.equal(c[0], flat):  # L-BFGS re-evaluates the accepted point
+                for p, g in zip(params, c[2]):
+                    p.grad = g.clone()
+                if not first:
+                    first.update(value=c[1], terms=c[3])
+                return torch.as_tensor(c[1], dtype=self.dtype)
+            self.opt.zero_grad(set_to_none=False)
+            total, terms = self.objective()
+            value = total.item()
+            if not first:
+                first.update(value=value, terms=terms)
+                if not math.isfinite(value):
+                    raise _NonFinite
+                self.guard.save()
+            if math.isfinite(value):
+                total.backward()
+                self._closure_cache = (flat, value, [p.grad.detach().clone() for p in params],
+                                       {k: v.detach() for k, v in terms.items()})
+            return total.detach()
+
+        try:
+            self.opt.step(closure)
+        except _NonFinite:
+            pass
+        return first["value"], first["terms"]
+
+    # -- KAN hooks ----------------------------------------------------------------------
+    def adapt(self, epoch: int) -> None:
+        """Apply the grid schedule and grid updates due at ``epoch`` (restarting the optimizer)."""
+        cfg, changed = self.cfg, False
+        if cfg.grid_schedule and epoch in cfg.grid_schedule:
+            g = cfg.grid_schedule[epoch]
+            if g != getattr(self.model, "grid", g):
+                self.model = self.model.refine(g).to(dtype=self.dtype, device=self.device)
+                changed = True
+        if cfg.update_grid_every and epoch % cfg.update_grid_every == 0 and epoch > 0 and (
+                cfg.update_grid_until is None or epoch <= cfg.update_grid_until):
+            kw = {} if cfg.grid_eps is None else {"grid_eps": cfg.grid_eps}
+            with torch.no_grad():
+                self.model.update_grid(self.loss.model_inputs(), **kw)
+            changed = True
+        if changed:
+            self._new_optimizer(adam=epoch < cfg.adam_epochs)
+
+
+class _NonFinite(Exception):
+    pass
+
+
+def _environment(cfg: TrainConfig) -> dict:
+    return {"torch": torch.__version__, "python": platform.python_version(), "dtype": cfg.dtype,
+            "device": cfg.device, "threads": torch.get_num_threads()}
+
+
+def _check_hooks(model: nn.Module, cfg: TrainConfig) -> None:
+    needs = {"grid_schedule": "refine", "update_grid_every": "update_grid", "reg": "regularization"}
+    for opt, meth in needs.items():
+        if getattr(cfg, opt) and not hasattr(model, meth):
+            raise ValueError(f"TrainConfig.{opt} needs a model with .{meth}() (a KAN); "
+                             f"{type(model).__name__} has none")
+
+
+def train(problem: Problem, model: nn.Module, config: TrainConfig | None = None, *,
+          callbacks: Sequence[Callback] = (), **overrides: Any) -> Solution:
+    """Train ``model`` on ``problem`` and return the :class:`Solution` with its history."""
+    cfg = (config or TrainConfig()).replace(**overrides) if overrides else (config or TrainConfig())
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be a kanpde Problem, got {type(problem).__name__}")
+    check_model(problem, model)
+    _check_hooks(model, cfg)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    run = _Run(problem, model, cfg, callbacks)
+    hist, log_every = run.history, cfg.log_interval
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=cfg.epochs, disable=not cfg.progress, desc=f"{problem.name} {type(model).__name__}",
+               leave=False, dynamic_ncols=True)
+
+    def log(epoch: int, value: float, terms: dict) -> bool:
+        rel, mx = run.evaluate()
+        hist.record(epoch, value, {k: float(v) for k, v in terms.items()}, rel, mx, run.wall)
+        hist.n_params, hist.n_flops = count_params(run.model), count_flops(run.model)
+        bar.update(epoch - bar.n)
+        bar.set_postfix(loss=f"{value:.2e}", rel_l2=f"{rel:.2e}", refresh=False)
+        if cfg.checkpoint:
+            Solution(problem, run.model, cfg, hist, run.loss.scaling).save(cfg.checkpoint)
+        return any(cb(epoch, run.model, hist) is True for cb in run.callbacks)
+
+    total0, terms0 = run.objective()
+    log(0, total0.item(), {k: v.detach() for k, v in terms0.items()})
+    del total0, terms0
+    epoch = 0
+    try:
+        for epoch in range(1, cfg.epochs + 1):
+            run.epoch_done = epoch - 1
+            t0 = time.perf_counter()
+            if cfg.resample_every and epoch > 1 and (epoch - 1) % cfg.resample_every == 0:
+                run.loss.sample(run.rng)
+            run.adapt(epoch - 1)
+            if epoch - 1 == cfg.adam_epochs and run.is_adam and cfg.optimizer == "adam+lbfgs":
+                run._new_optimizer(adam=False)
+            value, terms = run.step()
+            run.wall += time.perf_counter() - t0
+            if not math.isfinite(value):
+                run.guard.restore()
+                bad = [k for k, v in terms.items() if not torch.isfinite(v).all()] or ["total"]
+                hist.diverged = True
+                hist.message = (f"loss became {value} at epoch {epoch} (non-finite term(s): {', '.join(bad)}); "
+                                f"training stopped, weights restored to those of epoch {epoch - 1}")
+                warnings.warn(hist.message, RuntimeWarning, stacklevel=2)
+                break
+            out_of_time = cfg.max_time is not None and run.wall >= cfg.max_time
+            if epoch % log_every == 0 or epoch == cfg.epochs or out_of_time:
+                if log(epoch, value, {k: v.detach() for k, v in terms.items()}):
+                    break
+            if out_of_time:
+                hist.message = f"stopped at epoch {epoch}: max_time {cfg.max_time}s reached"
+                break
+    finally:
+        bar.close()
+    sol = Solution(problem, run.model, cfg, hist, run.loss.scaling)
+    if cfg.checkpoint:
+        sol.save(cfg.checkpoint)
+    return sol
