@@ -101,8 +101,9 @@ class _Run:
             return math.nan, math.nan
         with torch.no_grad():
             u = self.model(self.loss.scaling(self.xe)).double().cpu().numpy().reshape(self.ye.shape)
-        err = u - self.ye
-        return float(np.linalg.norm(err) / (self.ye_norm or 1.0)), float(np.abs(err).max())
+        with np.errstate(over="ignore", invalid="ignore"):
+            err = u - self.ye
+            return float(np.linalg.norm(err) / (self.ye_norm or 1.0)), float(np.abs(err).max())
 
     # -- optimizers ---------------------------------------------------------------------
     def _new_optimizer(self, adam: bool) -> None:
@@ -262,8 +263,10 @@ def train(problem: Problem, model: nn.Module, config: TrainConfig | None = None,
                 run.guard.restore()
                 bad = [k for k, v in terms.items() if not torch.isfinite(v).all()] or ["total"]
                 hist.diverged = True
+                hist.meta["diverged_at"] = epoch
                 hist.message = (f"loss became {value} at epoch {epoch} (non-finite term(s): {', '.join(bad)}); "
-                                f"training stopped, weights restored to those of epoch {epoch - 1}")
+                                f"training stopped, weights restored to those after epoch {max(epoch - 2, 0)}, "
+                                f"the last with a finite loss")
                 warnings.warn(hist.message, RuntimeWarning, stacklevel=2)
                 break
             out_of_time = cfg.max_time is not None and run.wall >= cfg.max_time
