@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import platform
+import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -231,8 +232,9 @@ def train(problem: Problem, model: nn.Module, config: TrainConfig | None = None,
 
     from tqdm.auto import tqdm
 
+    tty = hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
     bar = tqdm(total=cfg.epochs, disable=not cfg.progress, desc=f"{problem.name} {type(model).__name__}",
-               leave=False, dynamic_ncols=True)
+               leave=False, dynamic_ncols=True, mininterval=0.2 if tty else 15.0)
 
     def log(epoch: int, value: float, terms: dict) -> bool:
         rel, mx = run.evaluate()
