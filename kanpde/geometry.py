@@ -267,6 +267,11 @@ class SpaceTime(Geometry):
         rng = _rng(seed)
         if isinstance(self.space, Box):
             return Box(*self.bbox).sample_interior(n, method, rng)
+        if method == "grid":  # tensor product of a space grid and a time grid, about n points
+            xs = self.space.sample_interior(max(1, round(n ** (self.space.dim / self.dim))), method, rng)
+            nt = max(2, round(n / len(xs)))
+            t = self.t0 + (self.t1 - self.t0) * unit_cube(nt, 1, method, rng)
+            return np.concatenate([np.repeat(xs, nt, 0), np.tile(t, (len(xs), 1))], 1)
         xs = self.space.sample_interior(n, method, rng)
         t = self.t0 + (self.t1 - self.t0) * unit_cube(n, 1, method, rng)
         return np.concatenate([xs, t[rng.permutation(n)]], 1)

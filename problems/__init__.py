@@ -6,13 +6,15 @@ Factories take the problem's parameters as keyword arguments and return a
 
 from __future__ import annotations
 
+from kanpde.problems import advection, allen_cahn, burgers, heat, helmholtz, nonlinear, odes, poisson, shapes, wave
+
 from kanpde.problem import Problem
-from kanpde.problems import odes, poisson
 
 __all__ = ["REGISTRY", "get_problem", "list_problems"]
 
 REGISTRY = {}
-for _family in (odes, poisson):
+_FAMILIES = (odes, poisson, shapes, helmholtz, nonlinear, heat, wave, advection, burgers, allen_cahn)
+for _family in _FAMILIES:
     _dupes = set(REGISTRY) & set(_family.PROBLEMS)
     if _dupes:
         raise RuntimeError(f"problem names registered twice: {sorted(_dupes)}")
