@@ -11,12 +11,19 @@ from kanpde.loss import InputScaling
 from kanpde.models.jet import seed_jet
 from kanpde.ops import Jet, NeedsInputGrad
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def float64_default():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
 
 
 def points(n=64, d=3, seed=0):
     g = torch.Generator().manual_seed(seed)
-    return (torch.rand(n, d, generator=g) * 2 - 1).requires_grad_(True)
+    return (torch.rand(n, d, generator=g, dtype=torch.float64) * 2 - 1).requires_grad_(True)
 
 
 def test_grad_laplacian_hessian_of_polynomial():
