@@ -1,0 +1,68 @@
+"""The shipped benchmark suites, as plain data (see :mod:`kanpde.bench` for the format)."""
+
+from __future__ import annotations
+
+__all__ = ["SUITES"]
+
+_KAN_MLP = [{"label": "KAN", "model": "kan", "hidden": [5], "grid": 5, "k": 3},
+            {"label": "MLP", "model": "mlp", "match": "KAN", "by": "params", "depth": 2}]
+
+SUITES: dict[str, dict] = {
+    "quick": {
+        "name": "quick",
+        "description": "exp_decay, poisson1d, poisson2d: KAN[d,5,1] (G=5) vs an MLP of equal parameter count "
+                       "and one of equal FLOPs, 2 seeds, short runs (Adam with cosine decay; Adam then L-BFGS "
+                       "for poisson2d), about 1-2 minutes on 2 cores",
+        "problems": [{"name": "exp_decay", "train": {"epochs": 2000, "lr": 1e-2}},
+                     {"name": "poisson1d", "train": {"epochs": 2000, "lr": 1e-2}},
+                     {"name": "poisson2d", "train": {"epochs": 1000, "optimizer": "adam+lbfgs", "lr": 1e-2,
+                                                     "n_interior": 500, "n_boundary": 128, "n_eval": 2500}}],
+        "models": _KAN_MLP + [{"label": "MLP=flops", "model": "mlp", "match": "KAN", "by": "flops", "depth": 2}],
+        "seeds": [0, 1],
+        "train": {"optimizer": "adam", "schedule": "cosine", "log_every": 10, "max_time": 15.0},
+    },
+    "decay_study": {
+        "name": "decay_study",
+        "description": "dy/dx = -y on [0, 2]: a ~15-parameter KAN[1,1] (G=10) vs the MLP[1,5,1] of ~16 "
+                       "parameters; error, time and epochs to reach 1e-3",
+        "problems": ["exp_decay"],
+        "models": [{"label": "KAN", "model": "kan", "widths": [1, 1], "grid": 10, "k": 3},
+                   {"label": "MLP", "model": "mlp", "match": "KAN", "by": "params", "depth": 1}],
+        "seeds": [0, 1, 2],
+        "train": {"epochs": 5000, "optimizer": "adam", "lr": 1e-2, "schedule": "cosine", "log_every": 10},
+    },
+    "kan_poisson": {
+        "name": "kan_poisson",
+        "description": "the KAN paper's 2-D Poisson study: KAN[2,10,1] with grid extension 3->5->10->20 vs "
+                       "MLPs of width 10..100 (2 hidden layers), error vs parameters",
+        "problems": ["poisson2d_kan"],
+        "models": [{"label": "KAN[2,10,1]", "model": "kan", "widths": [2, 10, 1], "grid": 3, "k": 3,
+                    "train": {"grid_schedule": {"0": 3, "300": 5, "600": 10, "900": 20}}}]
+        + [{"label": f"MLP w={w}", "model": "mlp", "family": "mlp", "hidden": [w, w]} for w in (10, 20, 50, 100)],
+        "seeds": [0],
+        "train": {"epochs": 1200, "optimizer": "lbfgs", "log_every": 10},
+    },
+    "catalog": {
+        "name": "catalog",
+        "description": "every catalog problem: default KAN vs the MLP of equal parameter count, each problem's "
+                       "recommended budget",
+        "problems": "*",
+        "models": [{"label": "KAN", "model": "kan", "hidden": [10], "grid": 5, "k": 3},
+                   {"label": "MLP", "model": "mlp", "match": "KAN", "by": "params", "depth": 2}],
+        "seeds": [0],
+        "train": {},
+        "use_budget": True,
+    },
+    "full": {
+        "name": "full",
+        "description": "every catalog problem: KAN vs MLPs of equal parameters and of equal FLOPs, 3 seeds, "
+                       "each problem's recommended budget",
+        "problems": "*",
+        "models": [{"label": "KAN", "model": "kan", "hidden": [10], "grid": 5, "k": 3},
+                   {"label": "MLP=params", "model": "mlp", "match": "KAN", "by": "params", "depth": 2},
+                   {"label": "MLP=flops", "model": "mlp", "match": "KAN", "by": "flops", "depth": 2}],
+        "seeds": [0, 1, 2],
+        "train": {},
+        "use_budget": True,
+    },
+}
