@@ -37,6 +37,9 @@ class TrainConfig:
     extension); ``update_grid_every`` adapts grids to the collocation points every k epochs
     until ``update_grid_until``; ``reg`` > 0 adds ``reg * model.regularization(reg_l1, reg_entropy)``.
     The optimizer restarts after each grid change.
+
+    ``threads`` sets torch's CPU threads for this run only (restored afterwards); PINN-sized
+    networks usually run fastest with 1 thread, and extra threads slow down badly on a busy machine.
     """
 
     epochs: int = 1000

@@ -225,8 +225,16 @@ def train(problem: Problem, model: nn.Module, config: TrainConfig | None = None,
         raise TypeError(f"problem must be a kanpde Problem, got {type(problem).__name__}")
     check_model(problem, model)
     _check_hooks(model, cfg)
+    threads = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    try:
+        return _train(problem, model, cfg, callbacks)
+    finally:
+        torch.set_num_threads(threads)  # the thread setting is per run, not a global side effect
+
+
+def _train(problem: Problem, model: nn.Module, cfg: TrainConfig, callbacks: Sequence[Callback]) -> Solution:
     run = _Run(problem, model, cfg, callbacks)
     hist, log_every = run.history, cfg.log_interval
 

@@ -194,3 +194,9 @@ def test_unknown_problem_and_model_list_the_known_names():
 def test_kan_options_on_an_mlp_are_refused():
     with pytest.raises(ValueError, match="grid_schedule needs a model with .refine"):
         kp.solve("exp_decay", "mlp", epochs=5, grid_schedule={0: 5, 2: 10}, progress=False)
+
+
+def test_thread_setting_is_restored_after_the_run():
+    before = torch.get_num_threads()
+    kp.solve("exp_decay", "mlp", widths=[1, 4, 1], epochs=3, threads=1 if before != 1 else 2, progress=False)
+    assert torch.get_num_threads() == before
