@@ -65,3 +65,21 @@ def test_kan_construction_leaves_global_rng_alone():
     state = torch.random.get_rng_state()
     kp.KAN([2, 5, 1], seed=3).refine(10)
     assert torch.equal(state, torch.random.get_rng_state())
+
+
+def test_kan_second_derivatives_match_finite_differences():
+    """Propagated first and pure second derivatives vs central differences of the plain forward."""
+    from kanpde.models.jet import seed_jet
+
+    model = kp.KAN([2, 4, 1], grid=5, k=3, seed=2).double()
+    x = torch.rand(50, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 1.6 - 0.8
+    T = model.forward_jet(seed_jet(x, torch.ones(2, dtype=torch.float64), 2), 2, 2).detach()
+    h = 1e-4
+    with torch.no_grad():
+        f0 = model(x)
+        for i in range(2):
+            e = torch.zeros(2, dtype=torch.float64)
+            e[i] = h
+            fp, fm = model(x + e), model(x - e)
+            torch.testing.assert_close(T[1 + i], (fp - fm) / (2 * h), rtol=1e-6, atol=1e-6)
+            torch.testing.assert_close(T[3 + i], (fp - 2 * f0 + fm) / h**2, rtol=1e-3, atol=1e-3)
