@@ -181,6 +181,12 @@ class _Run:
             pass
         return first["value"], first["terms"]
 
+    def resample(self) -> None:
+        """Draw new collocation points; L-BFGS restarts (its curvature pairs belong to the old loss)."""
+        self.loss.sample(self.rng)
+        if not self.is_adam:
+            self._new_optimizer(adam=False)
+
     # -- KAN hooks ----------------------------------------------------------------------
     def adapt(self, epoch: int) -> None:
         """Apply the grid schedule and grid updates due at ``epoch`` (restarting the optimizer)."""
@@ -263,7 +269,7 @@ def _train(problem: Problem, model: nn.Module, cfg: TrainConfig, callbacks: Sequ
             run.epoch_done = epoch - 1
             t0 = time.perf_counter()
             if cfg.resample_every and epoch > 1 and (epoch - 1) % cfg.resample_every == 0:
-                run.loss.sample(run.rng)
+                run.resample()
             run.adapt(epoch - 1)
             if epoch - 1 == cfg.adam_epochs and run.is_adam and cfg.optimizer == "adam+lbfgs":
                 run._new_optimizer(adam=False)

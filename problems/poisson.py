@@ -54,7 +54,8 @@ def poisson2d() -> Problem:
         name="poisson2d", domain=Box([-1.0, -1.0], [1.0, 1.0]), residual=residual, conditions=(Dirichlet(0.0),),
         exact=exact, equation="-lap u = 2 pi^2 sin(pi x) sin(pi y), u = 0 on the boundary",
         tags=("elliptic",), n_interior=1000, n_boundary=256, n_eval=4096,
-        budget={"epochs": 2000, "optimizer": "adam+lbfgs", "lr": 1e-2}, doc=poisson2d.__doc__)
+        budget={"epochs": 2000, "optimizer": "adam+lbfgs", "lr": 1e-2, "weights": {"dirichlet": 100.0}},
+        doc=poisson2d.__doc__)
 
 
 def poisson1d_neumann(freq: float = 1.25) -> Problem:

@@ -200,3 +200,25 @@ def test_thread_setting_is_restored_after_the_run():
     before = torch.get_num_threads()
     kp.solve("exp_decay", "mlp", widths=[1, 4, 1], epochs=3, threads=1 if before != 1 else 2, progress=False)
     assert torch.get_num_threads() == before
+
+
+def test_lbfgs_with_resampling_restarts_on_the_new_points():
+    prob = kp.get_problem("poisson1d")
+    sol = kp.solve(prob, "mlp", widths=[1, 16, 1], epochs=120, optimizer="lbfgs", resample_every=40,
+                   n_interior=32, log_every=20, progress=False)
+    assert not sol.history.diverged
+    assert sol.history.rel_l2[-1] < 1e-2
+
+
+def test_resampling_drops_lbfgs_state_built_on_the_old_points():
+    from kanpde.train import _Run
+
+    cfg = kp.TrainConfig(epochs=5, optimizer="lbfgs", progress=False, n_interior=16)
+    run = _Run(kp.get_problem("poisson1d"), kp.MLP([1, 4, 1], seed=0), cfg, ())
+    run.step()
+    run.step()
+    assert run._closure_cache is not None and run.opt.state
+    x_old = run.loss.X.clone()
+    run.resample()
+    assert not torch.equal(x_old, run.loss.X)
+    assert run._closure_cache is None and not run.opt.state
