@@ -6,14 +6,26 @@ Factories take the problem's parameters as keyword arguments and return a
 
 from __future__ import annotations
 
-from kanpde.problems import advection, allen_cahn, burgers, heat, helmholtz, nonlinear, odes, poisson, shapes, wave
+from kanpde.problems import (
+    advection,
+    allen_cahn,
+    burgers,
+    fitting,
+    heat,
+    helmholtz,
+    nonlinear,
+    odes,
+    poisson,
+    shapes,
+    wave,
+)
 
 from kanpde.problem import Problem
 
 __all__ = ["REGISTRY", "get_problem", "list_problems"]
 
 REGISTRY = {}
-_FAMILIES = (odes, poisson, shapes, helmholtz, nonlinear, heat, wave, advection, burgers, allen_cahn)
+_FAMILIES = (odes, poisson, shapes, helmholtz, nonlinear, heat, wave, advection, burgers, allen_cahn, fitting)
 for _family in _FAMILIES:
     _dupes = set(REGISTRY) & set(_family.PROBLEMS)
     if _dupes:

@@ -46,6 +46,7 @@ from torch import Tensor, nn
 
 from kanpde.models.bspline import KnotTables, bspline_basis, extend_grid, is_uniform, powers, spline_fit, uniform_grid
 from kanpde.models.mlp import MLP
+from kanpde.models.symbolic import SymbolicLayerMixin
 
 __all__ = ["KAN", "KANLayer", "BASE_ACTIVATIONS"]
 
@@ -97,7 +98,7 @@ class _LayerJet(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, T: Tensor, W: Tensor, layer: "KANLayer", d: int, order: int) -> Tensor:
+    def forward(ctx, T: Tensor, W: Tensor, layer: KANLayer, d: int, order: int) -> Tensor:
         R, N, I = T.shape
         O = W.shape[-1]
         L = order + 1
@@ -157,12 +158,16 @@ class _LayerJet(torch.autograd.Function):
         return gT, gW, None, None, None
 
 
-class KANLayer(nn.Module):
+class KANLayer(SymbolicLayerMixin, nn.Module):
     """One KAN layer ``(N, in_features) -> (N, out_features)`` with a spline on every edge.
 
     Parameters: ``coef`` ``(in, G + k, out)``, ``spline_scale`` and ``base_weight`` ``(in, out)``.
     Buffers: ``knots`` ``(in, G + 2k + 1)`` (the grid extended by ``k`` knots per side) and
     ``edge_mask`` ``(in, out)`` (1 for a live edge, 0 for a pruned one).
+
+    Edges can be snapped to symbolic functions (:meth:`fix_symbolic`); they then live in the
+    submodule ``symbolic`` (a :class:`~kanpde.models.symbolic.SymbolicEdges`), which is ``None``
+    while no edge is symbolic, so that a purely numeric layer runs only its spline code.
     """
 
     def __init__(self, in_features: int, out_features: int, grid: int = 5, k: int = 3,
@@ -185,6 +190,7 @@ class KANLayer(nn.Module):
         self.spline_scale = nn.Parameter(torch.ones(self.in_features, self.out_features))
         self._tables_cache: KnotTables | None = None
         self._last_input: Tensor | None = None
+        self.register_module("symbolic", None)
 
     @property
     def n_basis(self) -> int:
@@ -230,9 +236,10 @@ class KANLayer(nn.Module):
     # -- evaluation -------------------------------------------------------------------------
     def combined_weight(self) -> Tensor:
         """The ``(in, G + k + 2, out)`` weight acting on the features ``[b, B_0 .. B_{G+k-1}, 0]``."""
-        m = self.edge_mask
+        m = self.edge_mask if self.symbolic is None else self.edge_mask * (1 - self.symbolic.mask)
         pad = self.coef.new_zeros(self.in_features, 1, self.out_features)
-        return torch.cat([(self.base_weight * m).unsqueeze(1), self.coef * (self.spline_scale * m).unsqueeze(1), pad], 1)
+        spline = self.coef * (self.spline_scale * m).unsqueeze(1)
+        return torch.cat([(self.base_weight * m).unsqueeze(1), spline, pad], 1)
 
     def basis(self, x: Tensor) -> Tensor:
         """Spline bases of every input at ``x``: ``(N, in) -> (N, in, G + k)`` (differentiable)."""
@@ -241,6 +248,11 @@ class KANLayer(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """Map ``(N, in)`` to ``(N, out)``; differentiable to any order by autograd."""
         self._last_input = x.detach()
+        if self.symbolic is not None:
+            return self._spline_forward(x) + self.symbolic.levels(x, 1, self.edge_mask)[0].sum(1)
+        return self._spline_forward(x)
+
+    def _spline_forward(self, x: Tensor) -> Tensor:
         act = _PLAIN[self.base_activation](x)
         W = self.combined_weight()
         if self._local:
@@ -255,7 +267,8 @@ class KANLayer(nn.Module):
     def forward_jet(self, T: Tensor, d: int, order: int) -> Tensor:
         """Propagate a jet (values and input derivatives, see ``kanpde.models.jet``)."""
         self._last_input = T[0].detach()
-        return _LayerJet.apply(T, self.combined_weight(), self, d, order)
+        out = _LayerJet.apply(T, self.combined_weight(), self, d, order)
+        return out if self.symbolic is None else out + self.symbolic.jet(T, d, order, self.edge_mask)
 
     def _feature_levels(self, hT: Tensor, nlev: int) -> Tensor:
         """Features ``[b, B_0 .. B_{G+k-1}, 0]`` and derivatives at ``hT`` ``(in, N)``: ``(in, nlev, N, G+k+2)``."""
@@ -280,7 +293,7 @@ class KANLayer(nn.Module):
         tau, rows, A = saved
         k, (I, L, N, O) = t.k, gPhi.shape
         gT = gPhi.permute(1, 3, 0, 2).reshape(1, L * O, I * N)
-        outer = (powers(tau.reshape(-1), k, 0).unsqueeze(1) * gT).view((k + 1) * L * O, I * N)
+        outer = (powers(tau.reshape(-1), k, 0).unsqueeze(1) * gT).reshape((k + 1) * L * O, I * N)
         gQ = outer.new_zeros(outer.shape[0], I * t.J).index_add_(1, rows, outer)  # ((k+1)*L*O, I*J)
         gQ = gQ.t().reshape(I * t.J, (k + 1) * L, O)
         gwin = torch.bmm(t.loc[L].transpose(1, 2), gQ)  # (I*J, k+1, O)
@@ -292,7 +305,8 @@ class KANLayer(nn.Module):
         """Every edge function at its input, ``phi_ij(x_i)``: ``(N, in) -> (N, in, out)``."""
         W = self.combined_weight()
         spline = torch.einsum("nic,ico->nio", self.basis(x), W[:, 1 : self.n_basis + 1])
-        return spline + _PLAIN[self.base_activation](x).unsqueeze(-1) * W[:, 0]
+        out = spline + _PLAIN[self.base_activation](x).unsqueeze(-1) * W[:, 0]
+        return out if self.symbolic is None else out + self.symbolic.levels(x, 1, self.edge_mask)[0]
 
     def edge_magnitudes(self) -> Tensor:
         """Mean ``|phi_ij|`` over the last batch this layer saw, ``(in, out)`` (differentiable)."""
@@ -442,7 +456,7 @@ class KAN(nn.Module):
             x = layer(x)
 
     @torch.no_grad()
-    def refine(self, grid: int) -> "KAN":
+    def refine(self, grid: int) -> KAN:
         """A new KAN with the same function on finer grids of ``grid`` intervals (grid extension).
 
         Each layer's new grid interpolates its old grid points linearly at equally spaced
@@ -488,7 +502,7 @@ class KAN(nn.Module):
         return [(a.amax(0), b.amax(1)) for a, b in zip(mags[:-1], mags[1:])]
 
     @torch.no_grad()
-    def prune(self, threshold: float = 1e-2, edges: bool = True) -> "KAN":
+    def prune(self, threshold: float = 1e-2, edges: bool = True) -> KAN:
         """A smaller KAN without the hidden nodes (and, if ``edges``, edges) whose importance is ``<= threshold``."""
         mags = [m.detach() for m in self.edge_magnitudes()]
         keep = [torch.arange(self.d_in)]
@@ -510,12 +524,21 @@ class KAN(nn.Module):
             if edges:
                 mask[mags[l][ki][:, ko] <= threshold] = 0
             new_l.edge_mask.copy_(mask)
+            if old_l.symbolic is not None:
+                new_l.symbolic = old_l.symbolic.select(ki, ko)
+                if not new_l.symbolic.names:
+                    new_l.symbolic = None
         return new
 
     # -- bookkeeping -------------------------------------------------------------------------------
     def count_params(self) -> int:
-        """Trained parameters of live edges: ``(G + k)`` coefficients, a base weight and a spline scale each."""
-        return sum(int(l.edge_mask.count_nonzero()) * (l.n_basis + 2) for l in self.layers)
+        """Trained parameters of live edges: ``(G + k)`` coefficients, a base weight and a spline scale
+        per spline edge, ``(a, b, c, d)`` per symbolic edge."""
+        total = 0
+        for l in self.layers:
+            n_sym = 0 if l.symbolic is None else int((l.symbolic.mask * l.edge_mask).count_nonzero())
+            total += (int(l.edge_mask.count_nonzero()) - n_sym) * (l.n_basis + 2) + 4 * n_sym
+        return total
 
     def count_flops(self) -> int:
         """Forward FLOPs per input point, counted as in KANbeFair.
