@@ -63,7 +63,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 4000])
-    ap.add_argument("--threads", type=int, nargs="+", default=None, help="thread counts (default: 1 and torch's default)")
+    ap.add_argument("--threads", type=int, nargs="+", default=None,
+                    help="thread counts (default: 1 and torch's default)")
     ap.add_argument("--dtypes", nargs="+", default=["float64", "float32"], choices=["float64", "float32"])
     ap.add_argument("--nonuniform", action="store_true", help="also time a KAN with an adapted (non-uniform) grid")
     args = ap.parse_args()

@@ -131,7 +131,7 @@ class TrainConfig:
         """Epochs between evaluations."""
         return self.log_every or max(1, self.epochs // 200)
 
-    def replace(self, **changes: Any) -> "TrainConfig":
+    def replace(self, **changes: Any) -> TrainConfig:
         """A copy with some fields changed (unknown names raise)."""
         known = {f.name for f in dataclasses.fields(self)}
         bad = sorted(set(changes) - known)
@@ -149,6 +149,6 @@ class TrainConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "TrainConfig":
+    def from_dict(cls, d: Mapping[str, Any]) -> TrainConfig:
         """Inverse of :meth:`to_dict`."""
         return cls(**dict(d))

@@ -50,7 +50,7 @@ class History:
         self.wall_time.append(float(wall_time))
         for k, v in terms.items():
             self.terms.setdefault(k, [math.nan] * (len(self.epoch) - 1)).append(float(v))
-        for k, col in self.terms.items():
+        for col in self.terms.values():
             if len(col) < len(self.epoch):
                 col.append(math.nan)
 
@@ -88,7 +88,7 @@ class History:
                       "meta": self.meta})
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "History":
+    def from_dict(cls, d: dict[str, Any]) -> History:
         """Inverse of :meth:`to_dict`."""
         def f(v):
             return [math.nan if x is None else x for x in v]

@@ -87,11 +87,11 @@ class Condition:
     kind = "condition"
     order = 0  # highest input derivative the condition uses
 
-    def sample(self, problem: "Problem", n: int, method: str, rng: np.random.Generator) -> dict:
+    def sample(self, problem: Problem, n: int, method: str, rng: np.random.Generator) -> dict:
         """Points (``"x"``) and per-point data for this condition as numpy arrays."""
         raise NotImplementedError
 
-    def prepare(self, problem: "Problem", pts: dict, x: Tensor) -> dict:
+    def prepare(self, problem: Problem, pts: dict, x: Tensor) -> dict:
         """Per-point tensors (targets, normals) computed once per sample."""
         return {}
 

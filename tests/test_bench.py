@@ -24,7 +24,7 @@ TINY = {"name": "tiny", "problems": ["exp_decay", "poisson1d"],
 
 
 def _kan():
-    return pytest.importorskip("kanpde.models.kan").KAN
+    return kp.KAN
 
 
 @pytest.mark.parametrize("by", ["params", "flops"])

@@ -7,8 +7,16 @@ import pytest
 import torch
 from scipy.interpolate import BSpline
 
-from kanpde.models.bspline import (bspline_basis, bspline_derivatives, extend_grid, interval_polynomials, is_uniform,
-                                   spline_fit, uniform_bspline_derivatives, uniform_grid)
+from kanpde.models.bspline import (
+    bspline_basis,
+    bspline_derivatives,
+    extend_grid,
+    interval_polynomials,
+    is_uniform,
+    spline_fit,
+    uniform_bspline_derivatives,
+    uniform_grid,
+)
 
 G = 5
 

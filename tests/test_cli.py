@@ -44,7 +44,6 @@ def test_solve_prints_final_line_and_writes_plot_and_save(tmp_path, capsys):
 
 
 def test_solve_kan_with_grid_options(capsys):
-    pytest.importorskip("kanpde.models.kan")
     assert main(["solve", "poisson1d", "--model", "kan", "--widths", "1,3,1", "--grid", "3", "--k", "3",
                  "--grid-schedule", "0:3,10:6", "--epochs", "20", "--quiet"]) == 0
     assert "KAN[1, 3, 1]" in capsys.readouterr().out

@@ -12,7 +12,6 @@ from kanpde.models.jet import seed_jet
 from kanpde.ops import Jet, NeedsInputGrad
 
 
-
 @pytest.fixture(autouse=True)
 def float64_default():
     old = torch.get_default_dtype()

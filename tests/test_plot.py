@@ -48,7 +48,6 @@ def test_field_renders_for_1d_2d_spacetime_and_slices(tmp_path, problem, widths)
 
 
 def test_field_with_a_kan():
-    pytest.importorskip("kanpde.models.kan")
     fig = kp.plot.field(_tiny("poisson2d", model="kan", widths=[2, 3, 1], grid=3), n=30)
     assert isinstance(fig, Figure)
 

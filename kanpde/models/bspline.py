@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 
 import torch
 from torch import Tensor, nn
@@ -140,7 +140,7 @@ def bspline_basis(x: Tensor, knots: Tensor, k: int) -> Tensor:
     return bspline_derivatives(x, knots, k, 0)[0]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _local_polynomials(k: int, nder: int) -> tuple:
     # piece m of the cardinal B-spline N_k on [m, m+1], as a polynomial in tau = s - m:
     # N_k(m + tau) = 1/k! sum_{j<=m} (-1)^j C(k+1, j) (m - j + tau)^k
@@ -341,7 +341,8 @@ class KnotTables:
         else:
             tau, index = self.locate(x.t())
             pieces = nn.functional.embedding(self.rows(index), self.loc[1].view(self.loc[1].shape[0], -1))
-            V = self.horner(pieces.view(-1, k + 1, k + 1).transpose(0, 1), tau.reshape(-1, 1)).view(x.shape[1], -1, k + 1)
+            V = self.horner(pieces.view(-1, k + 1, k + 1).transpose(0, 1), tau.reshape(-1, 1))
+            V = V.view(x.shape[1], -1, k + 1)
             V, index = V.transpose(0, 1), index.t()
         return scatter_pieces(V.unsqueeze(-2), (index - k).unsqueeze(-1), self.n_basis + 2).squeeze(-2)
 
