@@ -38,6 +38,10 @@ class TrainConfig:
     until ``update_grid_until``; ``reg`` > 0 adds ``reg * model.regularization(reg_l1, reg_entropy)``.
     The optimizer restarts after each grid change.
 
+    ``derivatives``: ``"jet"`` propagates the residual's derivatives forward through the model
+    (``forward_jet``), ``"autograd"`` differentiates backwards twice, ``"auto"`` (default) takes
+    each model's faster exact path (jets for the KAN, autograd for the MLP; ``benchmarks/step_time.py``).
+
     ``threads`` sets torch's CPU threads for this run only (restored afterwards); PINN-sized
     networks usually run fastest with 1 thread, and extra threads slow down badly on a busy machine.
     """

@@ -141,7 +141,7 @@ class ResidualLoss:
         has = hasattr(model, "forward_jet")
         if self.derivatives == "jet" and not has:
             raise ValueError(f"derivatives='jet' needs a model with forward_jet; {type(model).__name__} has none")
-        return has
+        return has and (self.derivatives == "jet" or getattr(model, "prefers_jet", True))
 
     def terms(self, model: nn.Module) -> dict[str, Tensor]:
         """Unweighted mean-square value of every term, by name."""

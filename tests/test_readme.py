@@ -24,3 +24,14 @@ def test_readme_commands_match_ci():
     assert cmds[0] == "pip install -e . && kanpde bench quick"
     assert cmds[1] == 'pip install -e ".[test]" && pytest'
     assert cmds[1] in (ROOT / ".ci" / "run").read_text()
+
+
+def test_reading_a_kan_section_runs(tmp_path, monkeypatch):
+    import kanpde as kp
+
+    code = next(b for b in blocks("python") if "interpret.formula" in b)
+    monkeypatch.chdir(tmp_path)
+    env = {"kp": kp}
+    exec(compile(code, "README reading a KAN", "exec"), env)
+    assert str(env["kp"].interpret.formula(env["sol"])) == "exp(-x)"
+    assert (tmp_path / "activations.png").stat().st_size > 1000

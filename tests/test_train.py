@@ -222,3 +222,13 @@ def test_resampling_drops_lbfgs_state_built_on_the_old_points():
     run.resample()
     assert not torch.equal(x_old, run.loss.X)
     assert run._closure_cache is None and not run.opt.state
+
+
+def test_auto_derivatives_take_each_models_faster_path():
+    prob = kp.get_problem("poisson2d")
+    mlp, kan = kp.MLP([2, 4, 1]), kp.KAN([2, 2, 1])
+    assert not ResidualLoss(prob)._use_jet(mlp) and ResidualLoss(prob)._use_jet(kan)
+    assert ResidualLoss(prob, derivatives="jet")._use_jet(mlp)
+    assert not ResidualLoss(prob, derivatives="autograd")._use_jet(kan)
+    with pytest.raises(ValueError, match="forward_jet"):
+        ResidualLoss(prob, derivatives="jet")._use_jet(torch.nn.Linear(2, 1))
