@@ -48,6 +48,16 @@ def _loglog(ax) -> None:
             axis.set_minor_formatter(NullFormatter())
 
 
+
+def _final_error_axes(ax, xlabel: str, problem: str) -> None:
+    """Log-log axes of final rel L2 against a budget, labelled, with grid and legend."""
+    _loglog(ax)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("final relative L2 error")
+    ax.set_title(problem)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+
 def _save(fig: Figure, save: str | Path | None, dpi: int = 110) -> Figure:
     if save is not None:
         Path(save).parent.mkdir(parents=True, exist_ok=True)
@@ -200,12 +210,7 @@ def error_vs_params(results, by: str = "params", problems: Sequence[str] | None 
                     ax.plot(*zip(*st, strict=False), ls="--", marker=".", color=col[r["label"]], alpha=0.7,
                             label=f"{r['label']} grid stages" if r["seed"] == min(
                                 q["seed"] for q in res if q["label"] == r["label"] and q["problem"] == p) else None)
-        _loglog(ax)
-        ax.set_xlabel("trainable parameters" if by == "params" else "forward FLOPs per point")
-        ax.set_ylabel("final relative L2 error")
-        ax.set_title(p)
-        ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
+        _final_error_axes(ax, "trainable parameters" if by == "params" else "forward FLOPs per point", p)
     for ax in axes[len(probs):]:
         ax.set_visible(False)
     fig.suptitle(f"Final error vs {'parameters' if by == 'params' else 'FLOPs'} (median, min-max over seeds)",
@@ -227,12 +232,7 @@ def error_vs_time(results, problems: Sequence[str] | None = None, save: str | Pa
         for lab in res.labels(p):
             runs = [r for r in res if r["problem"] == p and r["label"] == lab]
             ax.scatter([r["wall_time"] for r in runs], [r["rel_l2"] for r in runs], color=col[lab], label=lab, s=22)
-        _loglog(ax)
-        ax.set_xlabel("training time [s]")
-        ax.set_ylabel("final relative L2 error")
-        ax.set_title(p)
-        ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
+        _final_error_axes(ax, "training time [s]", p)
     for ax in axes[len(probs):]:
         ax.set_visible(False)
     fig.suptitle("Final error vs training time (one point per run)", fontsize=10)
