@@ -48,7 +48,6 @@ def _loglog(ax) -> None:
             axis.set_minor_formatter(NullFormatter())
 
 
-
 def _final_error_axes(ax, xlabel: str, problem: str) -> None:
     """Log-log axes of final rel L2 against a budget, labelled, with grid and legend."""
     _loglog(ax)
@@ -57,6 +56,7 @@ def _final_error_axes(ax, xlabel: str, problem: str) -> None:
     ax.set_title(problem)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=7, loc="best")
+
 
 def _save(fig: Figure, save: str | Path | None, dpi: int = 110) -> Figure:
     if save is not None:
