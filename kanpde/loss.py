@@ -114,16 +114,17 @@ class ResidualLoss:
     def _build(self) -> None:
         bounds = np.cumsum([0] + [len(c) for c in self._np_chunks])
         X = torch.as_tensor(np.concatenate(self._np_chunks), dtype=self.dtype, device=self.device)
-        X.requires_grad_(self._x_grad)
         self.X = X
         self._parts = []
         for i, cond in enumerate(self._slots):
             sl = slice(int(bounds[i]), int(bounds[i + 1]))
-            xp = X[sl]
+            # with autograd derivatives every term gets a leaf of its own, so that anything the
+            # residual derives from u (u[:, 1:2], u**2, ...) is differentiable w.r.t. its x
+            xp = X[sl].clone().requires_grad_(True) if self._x_grad else X[sl]
             data = {} if cond is None else cond.prepare(self.problem, self._np_extras[i], xp.detach())
             self._parts.append((sl, xp, data))
         self._Z = self.scaling(X)
-        self._T0 = seed_jet(self._Z, self.scaling.scale(X), self.order) if not self._x_grad else None
+        self._T0 = None if self._x_grad else seed_jet(self._Z, self.scaling.scale(X), self.order)
 
     def model_inputs(self) -> Tensor:
         """The (scaled) interior collocation points as the model sees them, detached."""
@@ -157,21 +158,21 @@ class ResidualLoss:
             return self._terms(model)
 
     def _terms(self, model: nn.Module) -> dict[str, Tensor]:
-        X, d = self.X, self.problem.d_in
-        if self._use_jet(model):
+        d, jet = self.problem.d_in, self._use_jet(model)
+        if not jet and not self._x_grad and self.order > 0:
+            self._x_grad = True
+            self._build()
+        X = torch.cat([xp for _, xp, _ in self._parts]) if self._x_grad else self.X
+        if jet:
             T0 = self._T0 if self._T0 is not None else seed_jet(self.scaling(X), self.scaling.scale(X), self.order)
             T, order = model.forward_jet(T0, d, self.order), self.order
         else:
-            if not X.requires_grad and self.order > 0:
-                self._x_grad = True
-                self._build()
-                X = self.X
             T, order = model(self.scaling(X)).unsqueeze(0), 0
         out = {}
         for name, cond, (sl, xp, data) in zip(self.names, self._slots, self._parts):
             Tp = T[:, sl]
             u = Tp[0]
-            u._kp_jet = Jet(Tp, d, order, xp, X, sl)
+            u._kp_jet = Jet(Tp, d, order, xp)
             r = self.problem.residual_terms(xp, u) if cond is None else cond.residual(xp, u, data)
             out[name] = (r * r).mean()
         return out

@@ -14,8 +14,9 @@ Two paths give identical numbers:
   operators then read them directly.  Mixed second derivatives are computed by one autograd
   pass over the propagated first derivatives.
 
-Pass ``component=`` to pick an output of a vector-valued ``u`` rather than slicing ``u``
-(a slice is a new tensor and loses the propagated derivatives, which costs speed, not accuracy).
+Pass ``component=`` to pick an output of a vector-valued ``u`` rather than slicing ``u``: a
+slice (or any tensor computed from ``u``) is differentiated by autograd, which is exact but
+slower than reading the propagated derivatives.
 """
 
 from __future__ import annotations
@@ -40,17 +41,14 @@ class NeedsInputGrad(RuntimeError):
 class Jet:
     """Derivatives of ``u`` propagated forward, attached to ``u`` as ``u._kp_jet``.
 
-    ``T`` holds rows ``[u, du/dx_0 .. du/dx_{d-1}, d2u/dx_0^2 ..]`` each ``(N, m)``; ``x`` is the
-    tensor the residual receives; ``root``/``rows`` say where ``x`` sits in the tensor that the
-    forward pass actually started from (for the autograd fallback).
+    ``T`` holds rows ``[u, du/dx_0 .. du/dx_{d-1}, d2u/dx_0^2 ..]`` each ``(N, m)`` (first rows
+    only for ``order`` 1, values only for ``order`` 0); ``x`` is the tensor the residual receives.
     """
 
     T: Tensor
     d: int
     order: int
     x: Tensor
-    root: Tensor
-    rows: slice | None = None
 
 
 def _col(t: Tensor) -> Tensor:
@@ -77,18 +75,14 @@ def _cache(u: Tensor) -> dict:
     return c
 
 
-def _autograd(y: Tensor, u: Tensor, x: Tensor) -> Tensor:
-    """d(sum y)/dx where y is computed from u (or a jet row) that came from x."""
-    j = getattr(u, "_kp_jet", None)
-    root, rows = (j.root, j.rows) if j is not None and j.x is x else (x, None)
-    if not root.requires_grad:
+def _autograd(y: Tensor, x: Tensor) -> Tensor:
+    """d(sum y)/dx, keeping the graph."""
+    if not x.requires_grad:
         raise NeedsInputGrad(
             "derivative needs autograd but the input points do not require grad: call "
             "x.requires_grad_(True) before computing u = model(x)")
-    g = torch.autograd.grad(y.sum(), root, create_graph=True, allow_unused=True)[0]
-    if g is None:
-        g = torch.zeros_like(root)
-    return g if rows is None else g[rows]
+    g = torch.autograd.grad(y.sum(), x, create_graph=True, allow_unused=True)[0]
+    return torch.zeros_like(x) if g is None else g
 
 
 def _first(u: Tensor, x: Tensor, component: int, i: int) -> Tensor:
@@ -99,7 +93,7 @@ def _first(u: Tensor, x: Tensor, component: int, i: int) -> Tensor:
     key = ("g", component)
     c = _cache(u)
     if key not in c:
-        c[key] = _autograd(_component(u, component), u, x)
+        c[key] = _autograd(_component(u, component), x)
     return c[key][:, i]
 
 
@@ -113,7 +107,7 @@ def _second(u: Tensor, x: Tensor, component: int, i: int, k: int) -> Tensor:
     c = _cache(u)
     if key not in c:
         first = j.T[1 + a][:, component] if j is not None and j.order >= 1 else _first(u, x, component, a)
-        c[key] = _autograd(first, u, x)
+        c[key] = _autograd(first, x)
     return c[key][:, b]
 
 
@@ -146,7 +140,7 @@ def partial(u: Tensor, x: Tensor, i: int, order: int = 1, component: int = 0) ->
         return _first(u, x, component, i).unsqueeze(1)
     y = _second(u, x, component, i, i)
     for _ in range(order - 2):
-        y = _autograd(y, u, x)[:, i]
+        y = _autograd(y, x)[:, i]
     return y.unsqueeze(1)
 
 

@@ -232,3 +232,26 @@ def test_auto_derivatives_take_each_models_faster_path():
     assert not ResidualLoss(prob, derivatives="autograd")._use_jet(kan)
     with pytest.raises(ValueError, match="forward_jet"):
         ResidualLoss(prob, derivatives="jet")._use_jet(torch.nn.Linear(2, 1))
+
+
+@pytest.mark.parametrize("model", ["mlp", "kan"])
+@pytest.mark.parametrize("derivatives", ["auto", "jet", "autograd"])
+def test_derivatives_of_tensors_derived_from_u_are_exact(model, derivatives):
+    """A residual may slice u or build u**2 before differentiating; both paths must stay exact."""
+    seen = {}
+
+    def residual(x, u):
+        seen["slice"] = kp.ops.partial(u[:, 1:2], x, 0)
+        seen["comp"] = kp.ops.partial(u, x, 0, component=1)
+        seen["square"] = kp.ops.partial(u**2, x, 0, component=0)
+        seen["u0"], seen["du0"] = u[:, :1], kp.ops.partial(u, x, 0, component=0)
+        return seen["slice"] - seen["comp"]
+
+    prob = kp.Problem("derived", kp.Interval(0.0, 1.0), residual, d_out=2, order=1, n_interior=16)
+    net = kp.MLP([1, 8, 2], seed=0) if model == "mlp" else kp.KAN([1, 4, 2], seed=0)
+    loss = ResidualLoss(prob, derivatives=derivatives)
+    loss.sample(0)
+    loss(net.double())
+    assert seen["comp"].abs().max() > 1e-3
+    torch.testing.assert_close(seen["slice"], seen["comp"], rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(seen["square"], 2 * seen["u0"] * seen["du0"], rtol=1e-12, atol=1e-14)
