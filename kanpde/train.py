@@ -51,16 +51,18 @@ def check_model(problem: Problem, model: nn.Module) -> None:
 
 
 class _Guard:
-    """Keeps a copy of the last parameters that gave a finite loss."""
+    """Keeps a copy of the last parameters known to give a finite loss, and after which epoch."""
 
     def __init__(self, model: nn.Module):
         self.params = [p for p in model.parameters()]
         self.good = [p.detach().clone() for p in self.params]
+        self.epoch = 0
 
-    def save(self) -> None:
+    def save(self, epoch: int) -> None:
         with torch.no_grad():
             for g, p in zip(self.good, self.params):
                 g.copy_(p)
+        self.epoch = epoch
 
     def restore(self) -> None:
         with torch.no_grad():
@@ -135,14 +137,14 @@ class _Run:
         return total, terms
 
     def step(self) -> tuple[float, dict]:
-        """One optimizer iteration; returns the loss before it and the terms."""
+        """One optimizer iteration; returns the loss before it (NaN if any evaluation was not finite)."""
         if self.is_adam:
             self.opt.zero_grad(set_to_none=True)
             total, terms = self.objective()
             value = total.item()
             if not math.isfinite(value):
                 return value, terms
-            self.guard.save()
+            self.guard.save(self.epoch_done)
             total.backward()
             self.opt.step()
             if self.sched is not None:
@@ -160,19 +162,20 @@ class _Run:
                     p.grad = g.clone()
                 if not first:
                     first.update(value=c[1], terms=c[3])
+                    self.guard.save(self.epoch_done)
                 return torch.as_tensor(c[1], dtype=self.dtype)
             self.opt.zero_grad(set_to_none=False)
             total, terms = self.objective()
             value = total.item()
+            if not math.isfinite(value):  # at the start or inside the line search: stop this step
+                first.update(value=math.nan if first else value, terms=terms)
+                raise _NonFinite
             if not first:
                 first.update(value=value, terms=terms)
-                if not math.isfinite(value):
-                    raise _NonFinite
-                self.guard.save()
-            if math.isfinite(value):
-                total.backward()
-                self._closure_cache = (flat, value, [p.grad.detach().clone() for p in params],
-                                       {k: v.detach() for k, v in terms.items()})
+                self.guard.save(self.epoch_done)
+            total.backward()
+            self._closure_cache = (flat, value, [p.grad.detach().clone() for p in params],
+                                   {k: v.detach() for k, v in terms.items()})
             return total.detach()
 
         try:
@@ -250,19 +253,18 @@ def _train(problem: Problem, model: nn.Module, cfg: TrainConfig, callbacks: Sequ
     bar = tqdm(total=cfg.epochs, disable=not cfg.progress, desc=f"{problem.name} {type(model).__name__}",
                leave=False, dynamic_ncols=True, mininterval=0.2 if tty else 15.0)
 
-    def log(epoch: int, value: float, terms: dict) -> bool:
+    def log(epoch: int) -> bool:
+        total, terms = run.objective()  # loss and error of the same weights (not timed)
         rel, mx = run.evaluate()
-        hist.record(epoch, value, {k: float(v) for k, v in terms.items()}, rel, mx, run.wall)
+        hist.record(epoch, total.item(), {k: float(v) for k, v in terms.items()}, rel, mx, run.wall)
         hist.n_params, hist.n_flops = count_params(run.model), count_flops(run.model)
         bar.update(epoch - bar.n)
-        bar.set_postfix(loss=f"{value:.2e}", rel_l2=f"{rel:.2e}", refresh=False)
+        bar.set_postfix(loss=f"{hist.loss[-1]:.2e}", rel_l2=f"{rel:.2e}", refresh=False)
         if cfg.checkpoint:
             Solution(problem, run.model, cfg, hist, run.loss.scaling).save(cfg.checkpoint)
         return any(cb(epoch, run.model, hist) is True for cb in run.callbacks)
 
-    total0, terms0 = run.objective()
-    log(0, total0.item(), {k: v.detach() for k, v in terms0.items()})
-    del total0, terms0
+    log(0)
     epoch = 0
     try:
         for epoch in range(1, cfg.epochs + 1):
@@ -279,15 +281,15 @@ def _train(problem: Problem, model: nn.Module, cfg: TrainConfig, callbacks: Sequ
                 run.guard.restore()
                 bad = [k for k, v in terms.items() if not torch.isfinite(v).all()] or ["total"]
                 hist.diverged = True
-                hist.meta["diverged_at"] = epoch
-                hist.message = (f"loss became {value} at epoch {epoch} (non-finite term(s): {', '.join(bad)}); "
-                                f"training stopped, weights restored to those after epoch {max(epoch - 2, 0)}, "
+                hist.meta["diverged_at"], hist.meta["restored_epoch"] = epoch, run.guard.epoch
+                hist.message = (f"loss became non-finite at epoch {epoch} (term(s): {', '.join(bad)}); "
+                                f"training stopped, weights restored to those after epoch {run.guard.epoch}, "
                                 f"the last with a finite loss")
                 warnings.warn(hist.message, RuntimeWarning, stacklevel=2)
                 break
             out_of_time = cfg.max_time is not None and run.wall >= cfg.max_time
             if epoch % log_every == 0 or epoch == cfg.epochs or out_of_time:
-                if log(epoch, value, {k: v.detach() for k, v in terms.items()}):
+                if log(epoch):
                     break
             if out_of_time:
                 hist.message = f"stopped at epoch {epoch}: max_time {cfg.max_time}s reached"

@@ -99,10 +99,11 @@ def test_nan_guard_stops_and_keeps_last_good_weights():
     h = sol.history
     assert h.diverged and "epoch" in h.message and "restored" in h.message
     assert all(torch.isfinite(p).all() for p in sol.model.parameters())
-    good = max(h.meta["diverged_at"] - 2, 0)  # weights after that epoch gave the last finite loss
+    good = h.meta["restored_epoch"]
+    assert good == max(h.meta["diverged_at"] - 2, 0)  # Adam: weights after e-1 already gave inf at epoch e
     for p, q in zip(sol.model.parameters(), seen[good]):
         assert torch.equal(p.detach(), q)
-    assert math.isfinite(h.loss[-1])
+    assert not math.isfinite(h.loss[-1])  # the last row logged the weights that diverged
 
 
 def test_callback_can_stop_training():
@@ -255,3 +256,32 @@ def test_derivatives_of_tensors_derived_from_u_are_exact(model, derivatives):
     assert seen["comp"].abs().max() > 1e-3
     torch.testing.assert_close(seen["slice"], seen["comp"], rtol=1e-12, atol=1e-14)
     torch.testing.assert_close(seen["square"], 2 * seen["u0"] * seen["du0"], rtol=1e-12, atol=1e-14)
+
+
+def test_nan_guard_with_lbfgs_restores_the_last_finite_weights():
+    """The residual turns NaN once u < -0.5 somewhere, and the data pull u towards -1."""
+
+    def residual(x, u):
+        return kp.ops.partial(u, x, 0) + (u + 1.0) + 0 * torch.log(u + 0.5)
+
+    prob = kp.Problem("nan_trap", kp.Interval(0.0, 1.0), residual, order=1, n_interior=32)
+    seen = {}
+
+    def remember(epoch, m, hist):
+        seen[epoch] = [p.detach().clone() for p in m.parameters()]
+
+    with pytest.warns(RuntimeWarning, match="non-finite"):
+        sol = kp.train(prob, kp.MLP([1, 8, 1], seed=0), kp.TrainConfig(epochs=50, optimizer="lbfgs", log_every=1,
+                       progress=False), callbacks=[remember])
+    h = sol.history
+    assert h.diverged
+    good = h.meta["restored_epoch"]
+    assert good >= h.meta["diverged_at"] - 2
+    for p, q in zip(sol.model.parameters(), seen[good]):
+        assert torch.equal(p.detach(), q)
+    assert all(torch.isfinite(p).all() for p in sol.model.parameters())
+
+
+def test_logged_loss_and_error_belong_to_the_same_weights():
+    h = kp.solve("exp_decay", "mlp", widths=[1, 8, 1], epochs=3, log_every=1, lr=1e-2, progress=False).history
+    assert len(set(h.loss)) == len(h.loss)  # no row repeats the previous weights' loss
