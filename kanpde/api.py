@@ -52,6 +52,9 @@ def solve(problem: str | Problem, model: str | nn.Module = "mlp", *, widths: Seq
                         f"training options: {sorted(fields)}")
     if config is None:
         budget = {k: v for k, v in prob.budget.items() if k in fields}
+        if "lbfgs_epochs" in budget and "epochs" in train_args and "lbfgs_epochs" not in train_args:
+            share = budget["lbfgs_epochs"] / budget.get("epochs", TrainConfig.epochs)
+            budget["lbfgs_epochs"] = round(share * train_args["epochs"])  # keep the budget's L-BFGS share
         config = TrainConfig(**{**budget, **train_args})
     elif train_args:
         config = config.replace(**train_args)

@@ -100,12 +100,15 @@ class TrainConfig:
             raise ValueError(f"unknown dtype {self.dtype!r}; known: {list(DTYPES)}")
         if not (self.lr > 0 and self.lbfgs_lr > 0):
             raise ValueError(f"learning rates must be positive, got lr={self.lr}, lbfgs_lr={self.lbfgs_lr}")
-        if self.lbfgs_epochs is not None and not 0 <= self.lbfgs_epochs <= self.epochs:
+        lbfgs = self.lbfgs_epochs
+        if self.optimizer == "adam+lbfgs" and lbfgs is not None and not 0 <= lbfgs <= self.epochs:
             raise ValueError(f"lbfgs_epochs must be in [0, epochs={self.epochs}], got {self.lbfgs_epochs}")
         if self.derivatives not in ("auto", "jet", "autograd"):
             raise ValueError(f"derivatives must be 'auto', 'jet' or 'autograd', got {self.derivatives!r}")
         if self.reg < 0:
             raise ValueError(f"reg must be >= 0, got {self.reg}")
+        if not self.lr_final > 0:
+            raise ValueError(f"lr_final must be a positive fraction of lr, got {self.lr_final}")
         if self.max_time is not None and not self.max_time > 0:
             raise ValueError(f"max_time must be positive seconds, got {self.max_time}")
         if self.grid_schedule is not None:
@@ -113,6 +116,7 @@ class TrainConfig:
             if any(k < 0 or v < 1 for k, v in sched.items()):
                 raise ValueError(f"grid_schedule maps epochs >= 0 to grid sizes >= 1, got {dict(self.grid_schedule)}")
             object.__setattr__(self, "grid_schedule", dict(sorted(sched.items())))
+        object.__setattr__(self, "device", str(self.device))
         if self.device.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError(f"device {self.device!r} requested but CUDA is not available; use device='cpu'")
 

@@ -89,7 +89,10 @@ class Geometry:
             tries += 1
             if tries > 100:
                 raise RuntimeError(f"{self!r}: rejection sampling found only {have} of {n} points")
-        return np.concatenate(out)[:n]
+        x = np.concatenate(out)
+        if method == "grid" and len(out[0]) >= n:  # thin the grid evenly; a prefix is one corner of it
+            return out[0][np.linspace(0, len(out[0]) - 1, n).round().astype(int)]
+        return x[:n]
 
     def sample_boundary(self, n: int, method: str = "sobol", seed=None) -> tuple[np.ndarray, np.ndarray]:
         """``n`` boundary points and their outward unit normals."""

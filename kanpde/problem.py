@@ -318,7 +318,14 @@ class Problem:
             xt = torch.as_tensor(np.asarray(x, dtype=float) if not isinstance(x, Tensor) else x.detach().cpu(),
                                  dtype=torch.float64)
             with torch.no_grad():
-                return np.asarray(self.exact(xt), dtype=float).reshape(len(xt), self.d_out)
+                v = self.exact(xt)
+            if isinstance(v, (list, tuple)):
+                v = torch.stack([torch.as_tensor(c).reshape(len(xt)) for c in v], 1)
+            v = np.asarray(v, dtype=float)
+            if v.size != len(xt) * self.d_out:
+                raise ValueError(f"exact solution of {self.name!r} gave shape {v.shape}, expected ({len(xt)}, "
+                                 f"{self.d_out})")
+            return v.reshape(len(xt), self.d_out)
         if self.reference is not None:
             x = np.asarray(x.detach().cpu() if isinstance(x, Tensor) else x, dtype=float)
             return np.asarray(self.reference(x), dtype=float).reshape(len(x), self.d_out)

@@ -115,12 +115,14 @@ class _Run:
         self.sched = None
         self._closure_cache = None
         if adam:
-            self.opt = torch.optim.Adam(params, lr=cfg.lr, foreach=True)
+            # a restart (after a grid change) continues from the current learning rate
+            lr = self.opt.param_groups[0]["lr"] if getattr(self, "is_adam", False) else cfg.lr
+            self.opt = torch.optim.Adam(params, lr=lr, foreach=True)
             n = max(1, cfg.adam_epochs - self.epoch_done)
             if cfg.schedule == "cosine":
                 self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, n, eta_min=cfg.lr * cfg.lr_final)
             elif cfg.schedule == "exp":
-                self.sched = torch.optim.lr_scheduler.ExponentialLR(self.opt, cfg.lr_final ** (1.0 / n))
+                self.sched = torch.optim.lr_scheduler.ExponentialLR(self.opt, (cfg.lr * cfg.lr_final / lr) ** (1.0 / n))
         else:
             self.opt = torch.optim.LBFGS(params, lr=cfg.lbfgs_lr, max_iter=1, history_size=cfg.lbfgs_history,
                                          max_eval=25, line_search_fn="strong_wolfe", tolerance_grad=0.0,
@@ -224,6 +226,15 @@ def _check_hooks(model: nn.Module, cfg: TrainConfig) -> None:
         if getattr(cfg, opt) and not hasattr(model, meth):
             raise ValueError(f"TrainConfig.{opt} needs a model with .{meth}() (a KAN); "
                              f"{type(model).__name__} has none")
+    if cfg.grid_schedule:
+        sizes = [getattr(model, "grid", 0), *cfg.grid_schedule.values()]
+        if any(b < a for a, b in zip(sizes, sizes[1:])):
+            raise ValueError(f"grid_schedule must refine: grid sizes may only grow from the model's grid "
+                             f"{sizes[0]}, got {dict(cfg.grid_schedule)}")
+        late = [e for e in cfg.grid_schedule if e >= cfg.epochs]
+        if late:
+            warnings.warn(f"grid_schedule epochs {late} are not before epochs={cfg.epochs}; they never apply",
+                          stacklevel=3)
 
 
 def train(problem: Problem, model: nn.Module, config: TrainConfig | None = None, *,
@@ -256,7 +267,7 @@ def _train(problem: Problem, model: nn.Module, cfg: TrainConfig, callbacks: Sequ
     def log(epoch: int) -> bool:
         total, terms = run.objective()  # loss and error of the same weights (not timed)
         rel, mx = run.evaluate()
-        hist.record(epoch, total.item(), {k: float(v) for k, v in terms.items()}, rel, mx, run.wall)
+        hist.record(epoch, total.item(), {k: v.detach().item() for k, v in terms.items()}, rel, mx, run.wall)
         hist.n_params, hist.n_flops = count_params(run.model), count_flops(run.model)
         bar.update(epoch - bar.n)
         bar.set_postfix(loss=f"{hist.loss[-1]:.2e}", rel_l2=f"{rel:.2e}", refresh=False)

@@ -185,3 +185,12 @@ def test_spacetime_initial_slice_and_lateral_boundary(name):
     assert g.contains(xi).all() and xi.shape == (200, g.dim)
     lo, hi = g.bbox
     assert lo[-1] == g.t0 and hi[-1] == g.t1
+
+
+def test_grid_sampling_by_rejection_covers_the_whole_domain():
+    from kanpde.geometry import LShape, SpaceTime
+
+    for geo in (LShape(), SpaceTime(LShape(), 0.0, 1.0)):
+        x = geo.sample_interior(1000, "grid", 0)
+        assert len(x) == 1000 and geo.contains(x).all()
+        assert x[:, 0].max() > 0.8 and x[:, 1].max() > 0.8 and x[:, 0].min() < -0.8

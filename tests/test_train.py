@@ -285,3 +285,38 @@ def test_nan_guard_with_lbfgs_restores_the_last_finite_weights():
 def test_logged_loss_and_error_belong_to_the_same_weights():
     h = kp.solve("exp_decay", "mlp", widths=[1, 8, 1], epochs=3, log_every=1, lr=1e-2, progress=False).history
     assert len(set(h.loss)) == len(h.loss)  # no row repeats the previous weights' loss
+
+
+def test_a_budgets_lbfgs_share_follows_the_users_epochs():
+    sol = kp.solve("burgers1d", widths=[2, 4, 1], epochs=12, n_interior=32, n_boundary=8, n_initial=8,
+                   progress=False)
+    budget = kp.get_problem("burgers1d").budget
+    assert sol.config.lbfgs_epochs == round(budget["lbfgs_epochs"] / budget["epochs"] * 12)
+    kp.TrainConfig(epochs=10, optimizer="adam", lbfgs_epochs=2500)  # irrelevant outside adam+lbfgs
+
+
+def test_vector_exact_solution_given_as_a_tuple():
+    prob = kp.Problem("pair", kp.Interval(0.0, 1.0), None, (kp.Data([[0.5]], [[1.0, 2.0]]),),
+                      exact=lambda x: (x[:, 0], 2 * x[:, 0]), d_out=2, order=0)
+    np.testing.assert_allclose(prob.truth(np.array([[0.1], [0.2], [0.3]])), [[0.1, 0.2], [0.2, 0.4], [0.3, 0.6]])
+
+
+def test_grid_schedule_that_coarsens_is_refused_before_training():
+    with pytest.raises(ValueError, match="may only grow"):
+        kp.solve("exp_decay", model="kan", widths=[1, 1], grid=6, epochs=20, grid_schedule={10: 4}, progress=False)
+
+
+def test_grid_changes_keep_the_learning_rate_schedule_going():
+    from kanpde.train import _Run
+
+    lrs = {}
+
+    cfg = kp.TrainConfig(epochs=40, lr=1e-2, schedule="cosine", update_grid_every=10, progress=False,
+                         n_interior=32)
+    run = _Run(kp.get_problem("poisson1d"), kp.KAN([1, 3, 1], seed=0), cfg, ())
+    for epoch in range(1, 31):
+        run.epoch_done = epoch - 1
+        run.adapt(epoch - 1)
+        lrs[epoch] = run.opt.param_groups[0]["lr"]
+        run.step()
+    assert lrs[21] < lrs[11] < lrs[9] < 1e-2  # no jump back to the initial rate at a grid update
