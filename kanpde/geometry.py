@@ -26,10 +26,10 @@ __all__ = [
 ]
 
 SAMPLING_METHODS = ("uniform", "sobol", "lhs", "grid")
-Seed = "int | np.random.Generator | None"
+Seed = int | np.random.Generator | None
 
 
-def _rng(seed) -> np.random.Generator:
+def _rng(seed: Seed) -> np.random.Generator:
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
@@ -39,7 +39,7 @@ def _check_n(n: int, what: str = "n") -> int:
     return int(n)
 
 
-def unit_cube(n: int, dim: int, method: str = "sobol", seed=None) -> np.ndarray:
+def unit_cube(n: int, dim: int, method: str = "sobol", seed: Seed = None) -> np.ndarray:
     """``n`` points in ``[0, 1]^dim`` by the given sampling method."""
     n = _check_n(n)
     if method not in SAMPLING_METHODS:
@@ -74,7 +74,7 @@ class Geometry:
         """Boolean mask of points inside the closed domain."""
         raise NotImplementedError
 
-    def sample_interior(self, n: int, method: str = "sobol", seed=None) -> np.ndarray:
+    def sample_interior(self, n: int, method: str = "sobol", seed: Seed = None) -> np.ndarray:
         """``n`` points inside the domain (rejection from the bounding box by default)."""
         n = _check_n(n)
         lo, hi = self.bbox
@@ -94,7 +94,7 @@ class Geometry:
             return out[0][np.linspace(0, len(out[0]) - 1, n).round().astype(int)]
         return x[:n]
 
-    def sample_boundary(self, n: int, method: str = "sobol", seed=None) -> tuple[np.ndarray, np.ndarray]:
+    def sample_boundary(self, n: int, method: str = "sobol", seed: Seed = None) -> tuple[np.ndarray, np.ndarray]:
         """``n`` boundary points and their outward unit normals."""
         raise NotImplementedError
 
@@ -122,10 +122,10 @@ class Box(Geometry):
         eps = 1e-12 * (self.hi - self.lo)
         return np.all((x >= self.lo - eps) & (x <= self.hi + eps), axis=1)
 
-    def sample_interior(self, n: int, method: str = "sobol", seed=None) -> np.ndarray:
+    def sample_interior(self, n: int, method: str = "sobol", seed: Seed = None) -> np.ndarray:
         return self.lo + (self.hi - self.lo) * unit_cube(n, self.dim, method, seed)
 
-    def sample_boundary(self, n: int, method: str = "sobol", seed=None) -> tuple[np.ndarray, np.ndarray]:
+    def sample_boundary(self, n: int, method: str = "sobol", seed: Seed = None) -> tuple[np.ndarray, np.ndarray]:
         n = _check_n(n)
         d, lo, hi = self.dim, self.lo, self.hi
         if d == 1:
@@ -183,12 +183,12 @@ class Disk(Geometry):
     def contains(self, x: np.ndarray) -> np.ndarray:
         return np.sum((x - self.center) ** 2, axis=1) <= self.radius**2 * (1 + 1e-12)
 
-    def sample_interior(self, n: int, method: str = "sobol", seed=None) -> np.ndarray:
+    def sample_interior(self, n: int, method: str = "sobol", seed: Seed = None) -> np.ndarray:
         u = unit_cube(n, 2, method, seed)  # area-preserving polar map keeps low discrepancy
         r, th = self.radius * np.sqrt(u[:, 0]), 2 * np.pi * u[:, 1]
         return self.center + np.stack([r * np.cos(th), r * np.sin(th)], 1)
 
-    def sample_boundary(self, n: int, method: str = "sobol", seed=None) -> tuple[np.ndarray, np.ndarray]:
+    def sample_boundary(self, n: int, method: str = "sobol", seed: Seed = None) -> tuple[np.ndarray, np.ndarray]:
         th = 2 * np.pi * unit_cube(n, 1, method, seed)[:, 0]
         nrm = np.stack([np.cos(th), np.sin(th)], 1)
         return self.center + self.radius * nrm, nrm
@@ -229,7 +229,7 @@ class Polygon(Geometry):
         dist = np.linalg.norm(p - t[..., None] * self._edges[None], axis=-1)
         return np.any(dist <= tol, axis=1)
 
-    def sample_boundary(self, n: int, method: str = "sobol", seed=None) -> tuple[np.ndarray, np.ndarray]:
+    def sample_boundary(self, n: int, method: str = "sobol", seed: Seed = None) -> tuple[np.ndarray, np.ndarray]:
         s = unit_cube(n, 1, method, seed)[:, 0] * self._lengths.sum()
         cum = np.concatenate([[0.0], np.cumsum(self._lengths)])
         k = np.clip(np.searchsorted(cum, s, side="right") - 1, 0, len(self._lengths) - 1)
@@ -265,7 +265,7 @@ class SpaceTime(Geometry):
     def contains(self, x: np.ndarray) -> np.ndarray:
         return self.space.contains(x[:, :-1]) & (x[:, -1] >= self.t0) & (x[:, -1] <= self.t1)
 
-    def sample_interior(self, n: int, method: str = "sobol", seed=None) -> np.ndarray:
+    def sample_interior(self, n: int, method: str = "sobol", seed: Seed = None) -> np.ndarray:
         n = _check_n(n)
         rng = _rng(seed)
         if isinstance(self.space, Box):
@@ -279,7 +279,7 @@ class SpaceTime(Geometry):
         t = self.t0 + (self.t1 - self.t0) * unit_cube(n, 1, method, rng)
         return np.concatenate([xs, t[rng.permutation(n)]], 1)
 
-    def sample_boundary(self, n: int, method: str = "sobol", seed=None) -> tuple[np.ndarray, np.ndarray]:
+    def sample_boundary(self, n: int, method: str = "sobol", seed: Seed = None) -> tuple[np.ndarray, np.ndarray]:
         n = _check_n(n)
         rng = _rng(seed)
         xs, nrm = self.space.sample_boundary(n, method, rng)
@@ -289,7 +289,7 @@ class SpaceTime(Geometry):
         t = self.t0 + (self.t1 - self.t0) * unit_cube(len(xs), 1, method, rng)
         return np.concatenate([xs, t], 1), np.concatenate([nrm, np.zeros((len(xs), 1))], 1)
 
-    def sample_initial(self, n: int, method: str = "sobol", seed=None) -> np.ndarray:
+    def sample_initial(self, n: int, method: str = "sobol", seed: Seed = None) -> np.ndarray:
         """``n`` points on the initial slice ``t = t0``."""
         xs = self.space.sample_interior(n, method, seed)
         return np.concatenate([xs, np.full((len(xs), 1), self.t0)], 1)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -34,8 +34,22 @@ from torch import Tensor, nn
 
 from kanpde.models.symbolic import LIBRARY, get_function
 
-__all__ = ["Suggestion", "LIBRARY", "fit_symbolic", "suggest_symbolic", "fix_symbolic", "unfix_symbolic",
-           "auto_symbolic", "formula", "variable_names"]
+if TYPE_CHECKING:
+    from kanpde.loss import InputScaling
+    from kanpde.solution import Solution
+
+
+__all__ = [
+    "Suggestion",
+    "LIBRARY",
+    "fit_symbolic",
+    "suggest_symbolic",
+    "fix_symbolic",
+    "unfix_symbolic",
+    "auto_symbolic",
+    "formula",
+    "variable_names",
+]
 
 #: fits count as tied (the simpler function ranks first) when their unexplained fractions
 #: ``1 - r^2`` are within ``TIE_RATIO`` times the best one's plus ``TIE_TOL``
@@ -61,11 +75,14 @@ class Suggestion:
         return (self.a, self.b, self.c, self.d)
 
     def __str__(self) -> str:
-        return (f"{self.name}: r2={self.r2:.8f}, complexity={self.complexity}, "
-                f"y = {self.c:.4g} * {self.name}({self.a:.4g} * x + {self.b:.4g}) + {self.d:.4g}")
+        return (
+            f"{self.name}: r2={self.r2:.8f}, complexity={self.complexity}, "
+            f"y = {self.c:.4g} * {self.name}({self.a:.4g} * x + {self.b:.4g}) + {self.d:.4g}"
+        )
 
 
 # -- fitting -----------------------------------------------------------------------------------------
+
 
 def _model(obj: Any) -> nn.Module:
     model = getattr(obj, "model", obj)
@@ -121,8 +138,9 @@ class _one_thread:
             torch.set_num_threads(self.n)
 
 
-def fit_symbolic(x: Tensor | np.ndarray, y: Tensor | np.ndarray, name: str, a_range: float = 10.0,
-                 grid: int = 41, refine: int = 3) -> Suggestion:
+def fit_symbolic(
+    x: Tensor | np.ndarray, y: Tensor | np.ndarray, name: str, a_range: float = 10.0, grid: int = 41, refine: int = 3
+) -> Suggestion:
     """Fit ``y ~ c f(a x + b) + d`` for the library function ``name`` on samples ``x, y`` (1-D)."""
     with _one_thread():
         return _fit(x, y, name, a_range, grid, refine)
@@ -150,8 +168,9 @@ def _fit(x, y, name: str, a_range: float, grid: int, refine: int) -> Suggestion:
         if name == "0":
             d = float(y.mean())
             res, var = float(((y - d) ** 2).sum()), float(((y - y.mean()) ** 2).sum())
-            return Suggestion(name, 1.0 if res <= 1e-20 * max(1.0, d * d) * len(y) else 1.0 - res / var,
-                              0, 1.0, 0.0, 0.0, d)
+            return Suggestion(
+                name, 1.0 if res <= 1e-20 * max(1.0, d * d) * len(y) else 1.0 - res / var, 0, 1.0, 0.0, 0.0, d
+            )
         return finish(1.0, 0.0)
 
     vals = torch.linspace(-a_range, a_range, grid, dtype=torch.float64)
@@ -177,8 +196,9 @@ def _fit(x, y, name: str, a_range: float, grid: int, refine: int) -> Suggestion:
     return best
 
 
-def _zoom(fn, t: Tensor, y: Tensor, a: float, b: float, h: float, half: int = 5, shrink: float = 4.0,
-          h_min: float = 1e-10) -> tuple[float, float]:
+def _zoom(
+    fn, t: Tensor, y: Tensor, a: float, b: float, h: float, half: int = 5, shrink: float = 4.0, h_min: float = 1e-10
+) -> tuple[float, float]:
     """Refine ``(a, b)`` by repeated local grid searches, the spacing shrinking by ``shrink`` each time."""
     k = torch.arange(-half, half + 1, dtype=t.dtype)
     da, db = (g.reshape(-1) for g in torch.meshgrid(k, k, indexing="ij"))
@@ -225,8 +245,9 @@ def _edge_samples(model: nn.Module, layer: int, i: int, j: int, x, n: int) -> tu
         lo, hi = _input_range(lay, i)
         xs = torch.linspace(lo, hi, n, dtype=p.dtype, device=p.device)
     else:
-        xs = torch.as_tensor(np.asarray(x, dtype=float) if not isinstance(x, Tensor) else x,
-                             dtype=p.dtype, device=p.device).reshape(-1)
+        xs = torch.as_tensor(
+            np.asarray(x, dtype=float) if not isinstance(x, Tensor) else x, dtype=p.dtype, device=p.device
+        ).reshape(-1)
     full = torch.zeros(xs.numel(), lay.in_features, dtype=p.dtype, device=p.device)
     full[:, i] = xs
     with torch.no_grad():
@@ -251,8 +272,17 @@ def _input_range(lay, i: int) -> tuple[float, float]:
     return float(g[0]), float(g[-1])
 
 
-def suggest_symbolic(model, layer: int, i: int, j: int, lib: Sequence[str] | None = None, x=None,
-                     n: int = 256, tol: float = TIE_TOL, topk: int | None = None) -> list[Suggestion]:
+def suggest_symbolic(
+    model: nn.Module | Solution,
+    layer: int,
+    i: int,
+    j: int,
+    lib: Sequence[str] | None = None,
+    x: Tensor | np.ndarray | None = None,
+    n: int = 256,
+    tol: float = TIE_TOL,
+    topk: int | None = None,
+) -> list[Suggestion]:
     """Library functions ranked by how well ``c f(a x + b) + d`` fits edge ``i -> j`` of ``layer``.
 
     ``x``: the edge's input values to fit on (default: ``n`` equally spaced points over the range
@@ -264,8 +294,17 @@ def suggest_symbolic(model, layer: int, i: int, j: int, lib: Sequence[str] | Non
     return ranked if topk is None else ranked[:topk]
 
 
-def fix_symbolic(model, layer: int, i: int, j: int, name: str, fit: bool = True, x=None, n: int = 256,
-                 params: Sequence[float] | None = None) -> Suggestion:
+def fix_symbolic(
+    model: nn.Module | Solution,
+    layer: int,
+    i: int,
+    j: int,
+    name: str,
+    fit: bool = True,
+    x: Tensor | np.ndarray | None = None,
+    n: int = 256,
+    params: Sequence[float] | None = None,
+) -> Suggestion:
     """Snap edge ``i -> j`` of ``layer`` to ``c f(a x + b) + d`` (fitted to the edge, or ``params``)."""
     model = _model(model)
     lay = _layer(model, layer)
@@ -281,7 +320,7 @@ def fix_symbolic(model, layer: int, i: int, j: int, name: str, fit: bool = True,
     return s
 
 
-def unfix_symbolic(model, layer: int, i: int, j: int) -> None:
+def unfix_symbolic(model: nn.Module | Solution, layer: int, i: int, j: int) -> None:
     """Return edge ``i -> j`` of ``layer`` to its spline (as it was before it was fixed)."""
     _layer(_model(model), layer).unfix_symbolic(i, j)
 
@@ -301,8 +340,14 @@ class Snap:
         return f"{verb} layer {self.layer} edge {self.i}->{self.j}: {self.suggestion}"
 
 
-def auto_symbolic(model, lib: Sequence[str] | None = None, r2_threshold: float = 0.99,
-                  layers: Sequence[int] | None = None, n: int = 256, tol: float = TIE_TOL) -> list[Snap]:
+def auto_symbolic(
+    model: nn.Module | Solution,
+    lib: Sequence[str] | None = None,
+    r2_threshold: float = 0.99,
+    layers: Sequence[int] | None = None,
+    n: int = 256,
+    tol: float = TIE_TOL,
+) -> list[Snap]:
     """Snap every live spline edge whose best suggestion reaches ``r2_threshold``; returns what was done.
 
     Layers are processed input first; after each layer the following layers' last inputs are
@@ -333,7 +378,8 @@ def auto_symbolic(model, lib: Sequence[str] | None = None, r2_threshold: float =
 
 # -- formulas ----------------------------------------------------------------------------------------
 
-def variable_names(obj) -> list[str]:
+
+def variable_names(obj: nn.Module | Solution) -> list[str]:
     """Names of the physical variables of a Solution (or Problem): ``x``; ``x, t``; ``x_1, .., t``; ``x_1, ..``."""
     from kanpde.geometry import SpaceTime
 
@@ -345,8 +391,15 @@ def variable_names(obj) -> list[str]:
     return ["x"] if dom.dim == 1 else [f"x_{k + 1}" for k in range(dom.dim)]
 
 
-def formula(obj, digits: int = 4, numeric: str = "raise", lib: Sequence[str] | None = None,
-            variables: Sequence[str] | None = None, scaling=None, simplify: bool = True):
+def formula(
+    obj: nn.Module | Solution,
+    digits: int = 4,
+    numeric: str = "raise",
+    lib: Sequence[str] | None = None,
+    variables: Sequence[str] | None = None,
+    scaling: InputScaling | None = None,
+    simplify: bool = True,
+) -> Any:
     """The network as a sympy expression (a list of them for several outputs), constants rounded.
 
     ``obj``: a KAN (variables ``z_1, ..``: the model's own inputs, in ``[-1, 1]`` over the
@@ -376,8 +429,10 @@ def formula(obj, digits: int = 4, numeric: str = "raise", lib: Sequence[str] | N
     syms = [sp.Symbol(str(v)) for v in variables]
     if scaling is not None:
         lo, hi = np.asarray(scaling.lo, dtype=float), np.asarray(scaling.hi, dtype=float)
-        nodes = [2 * (s - _rational(sp, a)) / (_rational(sp, b) - _rational(sp, a)) - 1
-                 for s, a, b in zip(syms, lo, hi, strict=True)]
+        nodes = [
+            2 * (s - _rational(sp, a)) / (_rational(sp, b) - _rational(sp, a)) - 1
+            for s, a, b in zip(syms, lo, hi, strict=True)
+        ]
     else:
         nodes = list(syms)
     missing = []
@@ -399,8 +454,10 @@ def formula(obj, digits: int = 4, numeric: str = "raise", lib: Sequence[str] | N
                 out[j] = out[j] + sp.Float(c) * get_function(name).sympy(sp, u) + sp.Float(dd)
         nodes = out
     if missing:
-        raise ValueError(f"edges {missing} (layer, i, j) are splines, not formulas: snap them with "
-                         f"kp.interpret.auto_symbolic / fix_symbolic first, or pass numeric='suggest'")
+        raise ValueError(
+            f"edges {missing} (layer, i, j) are splines, not formulas: snap them with "
+            f"kp.interpret.auto_symbolic / fix_symbolic first, or pass numeric='suggest'"
+        )
     exprs = [_tidy(sp, e, digits, simplify) for e in nodes]
     return exprs[0] if len(exprs) == 1 else exprs
 
@@ -411,6 +468,7 @@ def _rational(sp, v: float):
 
 def _fold_exp(sp, e):
     """``exp(k + rest) -> e^k exp(rest)`` for numeric ``k``, so constants gather in front."""
+
     def fold(node):
         if isinstance(node, sp.exp) and isinstance(node.args[0], sp.Add):
             k, rest = node.args[0].as_coeff_Add()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.colors import LogNorm
@@ -18,13 +19,32 @@ from matplotlib.ticker import NullFormatter
 
 from kanpde.results import Results, load
 
+if TYPE_CHECKING:
+    from torch import Tensor, nn
+
+    from kanpde.history import History
+    from kanpde.solution import Solution
+
+#: a results set, or the directory it was written to
+ResultsLike = Results | str | Path
+
 __all__ = ["convergence", "error_vs_params", "error_vs_time", "field", "history", "kan", "save_all", "colors"]
 
-_PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-            "#17becf"]
+_PALETTE = [
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#ff7f0e",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
 
 
-def _res(results) -> Results:
+def _res(results: ResultsLike) -> Results:
     return results if isinstance(results, Results) else load(results)
 
 
@@ -112,8 +132,13 @@ class _quiet:
         self._w.__exit__(*a)
 
 
-def convergence(results, x: str = "both", problems: Sequence[str] | None = None, metric: str = "rel_l2",
-                save: str | Path | None = None) -> Figure:
+def convergence(
+    results: ResultsLike,
+    x: str = "both",
+    problems: Sequence[str] | None = None,
+    metric: str = "rel_l2",
+    save: str | Path | None = None,
+) -> Figure:
     """Error vs epoch and/or wall time per problem: median over seeds with a min-max band.
 
     ``x`` is ``"epoch"``, ``"time"`` or ``"both"`` (two rows); ``metric`` ``"rel_l2"``,
@@ -165,8 +190,9 @@ def _stage_points(res: Results, i: int, by: str) -> list[tuple[float, float]]:
     return pts
 
 
-def error_vs_params(results, by: str = "params", problems: Sequence[str] | None = None,
-                    save: str | Path | None = None) -> Figure:
+def error_vs_params(
+    results: ResultsLike, by: str = "params", problems: Sequence[str] | None = None, save: str | Path | None = None
+) -> Figure:
     """Final rel L2 (median, min-max over seeds) vs parameter count (``by="params"``) or FLOPs.
 
     Models of one family (``family`` in the suite) are joined by a line; a run whose grid was
@@ -196,8 +222,16 @@ def error_vs_params(results, by: str = "params", problems: Sequence[str] | None 
                     continue
                 xv, med = float(np.median([r[key] for r in runs])), float(np.median(e))
                 pts.append((xv, med))
-                ax.errorbar([xv], [med], yerr=[[med - e.min()], [e.max() - med]], fmt=markers[fam], color=col[lab],
-                            ms=6, capsize=3, label=f"{lab}")
+                ax.errorbar(
+                    [xv],
+                    [med],
+                    yerr=[[med - e.min()], [e.max() - med]],
+                    fmt=markers[fam],
+                    color=col[lab],
+                    ms=6,
+                    capsize=3,
+                    label=f"{lab}",
+                )
             if len(pts) > 1:
                 pts.sort()
                 ax.plot(*zip(*pts, strict=False), color="0.5", lw=1, ls="-", zorder=0)
@@ -207,18 +241,28 @@ def error_vs_params(results, by: str = "params", problems: Sequence[str] | None 
                     continue
                 st = _stage_points(res, i, by)
                 if st:
-                    ax.plot(*zip(*st, strict=False), ls="--", marker=".", color=col[r["label"]], alpha=0.7,
-                            label=f"{r['label']} grid stages" if r["seed"] == min(
-                                q["seed"] for q in res if q["label"] == r["label"] and q["problem"] == p) else None)
+                    ax.plot(
+                        *zip(*st, strict=False),
+                        ls="--",
+                        marker=".",
+                        color=col[r["label"]],
+                        alpha=0.7,
+                        label=f"{r['label']} grid stages"
+                        if r["seed"] == min(q["seed"] for q in res if q["label"] == r["label"] and q["problem"] == p)
+                        else None,
+                    )
         _final_error_axes(ax, "trainable parameters" if by == "params" else "forward FLOPs per point", p)
-    for ax in axes[len(probs):]:
+    for ax in axes[len(probs) :]:
         ax.set_visible(False)
-    fig.suptitle(f"Final error vs {'parameters' if by == 'params' else 'FLOPs'} (median, min-max over seeds)",
-                 fontsize=10)
+    fig.suptitle(
+        f"Final error vs {'parameters' if by == 'params' else 'FLOPs'} (median, min-max over seeds)", fontsize=10
+    )
     return _save(fig, save)
 
 
-def error_vs_time(results, problems: Sequence[str] | None = None, save: str | Path | None = None) -> Figure:
+def error_vs_time(
+    results: ResultsLike, problems: Sequence[str] | None = None, save: str | Path | None = None
+) -> Figure:
     """Final rel L2 vs training wall time, one point per run, one colour per model."""
     res = _res(results)
     probs = list(problems or res.problems())
@@ -233,15 +277,20 @@ def error_vs_time(results, problems: Sequence[str] | None = None, save: str | Pa
             runs = [r for r in res if r["problem"] == p and r["label"] == lab]
             ax.scatter([r["wall_time"] for r in runs], [r["rel_l2"] for r in runs], color=col[lab], label=lab, s=22)
         _final_error_axes(ax, "training time [s]", p)
-    for ax in axes[len(probs):]:
+    for ax in axes[len(probs) :]:
         ax.set_visible(False)
     fig.suptitle("Final error vs training time (one point per run)", fontsize=10)
     return _save(fig, save)
 
 
 # -- fields ----------------------------------------------------------------------------------
-def field(solution, n: int | None = None, component: int = 0, title: str | None = None,
-          save: str | Path | None = None) -> Figure:
+def field(
+    solution: Solution,
+    n: int | None = None,
+    component: int = 0,
+    title: str | None = None,
+    save: str | Path | None = None,
+) -> Figure:
     """Prediction, reference and absolute error of a :class:`kanpde.Solution`.
 
     1-D: lines (prediction over reference) and the error on a log axis.  2-D: three heat maps;
@@ -302,7 +351,8 @@ def field(solution, n: int | None = None, component: int = 0, title: str | None 
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     space = d - 1 if spacetime else d
     names = (["x", "y", "z"][:space] if space <= 3 else [f"x{i + 1}" for i in range(space)]) + (
-        ["t"] if spacetime else [])
+        ["t"] if spacetime else []
+    )
     vmin = np.nanmin([np.nanmin(v) for _, v in panels[:2]])
     vmax = np.nanmax([np.nanmax(v) for _, v in panels[:2]])
     for ax, (lab, v) in zip(axes, panels, strict=False):
@@ -326,7 +376,9 @@ def field(solution, n: int | None = None, component: int = 0, title: str | None 
     return _save(fig, save)
 
 
-def save_all(results, out_dir: str | Path, fields: bool = True, fmt: str = "png", dpi: int = 110) -> list[Path]:
+def save_all(
+    results: ResultsLike, out_dir: str | Path, fields: bool = True, fmt: str = "png", dpi: int = 110
+) -> list[Path]:
     """Write every figure of a results set to ``out_dir``; return the paths written.
 
     Convergence (epoch and time), error vs parameters and vs FLOPs, error vs time, and for each
@@ -364,12 +416,14 @@ def save_all(results, out_dir: str | Path, fields: bool = True, fmt: str = "png"
                     continue
                 sol = load_solution(path)
                 safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in lab)
-                keep(field(sol, title=f"{p}: {lab}, seed {res[i]['seed']} (rel L2 {res[i]['rel_l2']:.2e})"),
-                     f"field_{p}_{safe}")
+                keep(
+                    field(sol, title=f"{p}: {lab}, seed {res[i]['seed']} (rel L2 {res[i]['rel_l2']:.2e})"),
+                    f"field_{p}_{safe}",
+                )
     return written
 
 
-def history(hist, title: str = "", save: str | Path | None = None) -> Figure:
+def history(hist: History, title: str = "", save: str | Path | None = None) -> Figure:
     """One run's training record: loss terms (left) and rel L2 / max error (right) vs epoch."""
     fig = Figure(figsize=(8.4, 3.2), layout="constrained")
     a1, a2 = fig.subplots(1, 2)
@@ -399,8 +453,15 @@ def _edge_label(name: str, params: Sequence[float]) -> str:
     return text + (f"{d:+.3g}" if abs(d) > 5e-4 else "")
 
 
-def kan(model, x=None, n: int = 100, title: str | None = None, panel_size: float = 1.3,
-        save: str | Path | None = None, dpi: int = 110) -> Figure:
+def kan(
+    model: nn.Module | Solution,
+    x: Tensor | np.ndarray | None = None,
+    n: int = 100,
+    title: str | None = None,
+    panel_size: float = 1.3,
+    save: str | Path | None = None,
+    dpi: int = 110,
+) -> Figure:
     """Every edge function of a KAN, laid out layer by layer (inputs at the bottom), like the network.
 
     Each panel shows ``phi_ij`` over the range of the values its input took in the last batch
@@ -416,8 +477,9 @@ def kan(model, x=None, n: int = 100, title: str | None = None, panel_size: float
         raise TypeError(f"kan() plots a KAN (or a Solution holding one), got {type(net).__name__}")
     if x is not None:
         p = net.layers[0].coef
-        xt = torch.as_tensor(np.asarray(x, dtype=float) if not isinstance(x, torch.Tensor) else x,
-                             dtype=p.dtype, device=p.device)
+        xt = torch.as_tensor(
+            np.asarray(x, dtype=float) if not isinstance(x, torch.Tensor) else x, dtype=p.dtype, device=p.device
+        )
         if xt.dim() == 1:
             xt = xt[:, None]
         if hasattr(model, "scaling") and model is not net:
@@ -443,9 +505,12 @@ def kan(model, x=None, n: int = 100, title: str | None = None, panel_size: float
                 full = torch.zeros(n, I, dtype=xs.dtype, device=xs.device)
                 full[:, i] = xs
                 curves.append((xs.cpu().numpy(), lay.edge_values(full)[:, i, :].cpu().numpy()))
-            mag = (lay.edge_magnitudes() if last is not None and last.shape[0] >= 2
-                   else torch.as_tensor(np.stack([np.abs(c[1]).mean(0) for c in curves])))
-            mag = (mag.detach().cpu().numpy() * lay.edge_mask.cpu().numpy())
+            mag = (
+                lay.edge_magnitudes()
+                if last is not None and last.shape[0] >= 2
+                else torch.as_tensor(np.stack([np.abs(c[1]).mean(0) for c in curves]))
+            )
+            mag = mag.detach().cpu().numpy() * lay.edge_mask.cpu().numpy()
         top = mag.max() if mag.max() > 0 else 1.0
         row = len(layers) - 1 - li
         offset = ncols - I * O  # center the row (two grid columns per panel)
