@@ -43,8 +43,6 @@ def solve(problem: str | Problem, model: str | nn.Module = "mlp", *, widths: Seq
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     mkw = model_kwargs(model) if isinstance(model, str) else set()
     model_args = {k: v for k, v in kwargs.items() if k in mkw and k not in fields}
-    if "seed" in mkw and "seed" in kwargs:
-        model_args["seed"] = kwargs["seed"]
     train_args = {k: v for k, v in kwargs.items() if k in fields}
     unknown = sorted(set(kwargs) - set(model_args) - set(train_args))
     if unknown:
@@ -59,7 +57,8 @@ def solve(problem: str | Problem, model: str | nn.Module = "mlp", *, widths: Seq
     elif train_args:
         config = config.replace(**train_args)
     if isinstance(model, str):
-        model_args.setdefault("seed", config.seed) if "seed" in mkw else None
+        if "seed" in mkw:
+            model_args["seed"] = config.seed  # one seed for initialisation and sampling
         net = build_model(model, prob.d_in, prob.d_out, widths, **model_args)
     else:
         if widths is not None:

@@ -131,11 +131,6 @@ class ResidualLoss:
         sl = self._parts[0][0] if self.problem.residual is not None else slice(None)
         return self._Z[sl].detach()
 
-    @property
-    def n_points(self) -> int:
-        """Total number of collocation points of all terms."""
-        return self.X.shape[0]
-
     def _use_jet(self, model: nn.Module) -> bool:
         if self.derivatives == "autograd":
             return False
