@@ -1,11 +1,13 @@
 """The residual-loss engine: weighted mean squares of the residual and of every condition.
 
-All collocation points (interior and every condition's) are stacked into one tensor, mapped
-from the problem's bounding box onto ``[-1, 1]^d`` by :class:`InputScaling`, and pushed through
-the model once.  When the model implements ``forward_jet`` the derivatives the residual needs
-are propagated forward with the values (see :mod:`kanpde.models.jet`); otherwise the operators
-of :mod:`kanpde.ops` use autograd.  Either way derivatives are taken with respect to the
-physical coordinates.
+Before sampling, :meth:`ResidualLoss.plan` decides once, per term, where its derivatives come
+from (see :mod:`kanpde.derivatives`): propagated forward with the values (``forward_jet``) when
+the model has that path and the term needs nothing else, otherwise autograd.  It also checks on a
+few probe points that every term returns an ``(N,)`` or ``(N, k)`` tensor.  Then all collocation
+points of the jet terms are stacked into one tensor, mapped from the problem's bounding box onto
+``[-1, 1]^d`` by :class:`InputScaling` and pushed through the model once, and likewise the points
+of the autograd terms (each term a leaf of its own).  Either way derivatives are taken with
+respect to the physical coordinates.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from kanpde.derivatives import DerivativeContext, Jet, NeedsAutograd
 from kanpde.geometry import SAMPLING_METHODS
 from kanpde.models.jet import seed_jet
-from kanpde.ops import Jet, NeedsInputGrad
-from kanpde.problem import Problem
+from kanpde.problem import Problem, as_columns
 
 __all__ = ["InputScaling", "ResidualLoss", "DERIVATIVE_MODES"]
 
@@ -68,25 +70,23 @@ class ResidualLoss:
         self.n_initial = _positive("n_initial", n_initial, problem.n_initial)
         self.method, self.derivatives, self.dtype, self.device = method, derivatives, dtype, torch.device(device)
         self.scaling = InputScaling(*problem.domain.bbox)
+        self.slots: list = ([None] if problem.residual is not None else []) + list(problem.conditions)
         self.names = self._term_names()
         weights = dict(weights or {})
         unknown = set(weights) - set(self.names)
         if unknown:
             raise ValueError(f"weights name unknown terms {sorted(unknown)}; terms are {self.names}")
-        self.weights = [float(weights.get(n, 1.0 if c is None else c.weight)) for n, c in zip(self.names, self._slots)]
+        self.weights = [float(weights.get(n, 1.0 if c is None else c.weight)) for n, c in zip(self.names, self.slots)]
         self.order = min(2, max([problem.order if problem.residual else 0] + [c.order for c in problem.conditions]))
-        self._x_grad = False
-        self._parts: list[tuple[slice, Tensor, dict]] = []
-
-    @property
-    def _slots(self) -> list:
-        """One entry per term: ``None`` for the residual, then the conditions."""
-        return ([None] if self.problem.residual is not None else []) + list(self.problem.conditions)
+        self.paths: dict[str, str] | None = None
+        self._points: list[np.ndarray] | None = None
+        self._jet_batch: _Batch | None = None
+        self._grad_batch: _Batch | None = None
 
     def _term_names(self) -> list[str]:
-        names = ["pde"] if self.problem.residual is not None else []
-        for c in self.problem.conditions:
-            base = c.name or c.kind
+        names: list[str] = []
+        for c in self.slots:
+            base = "pde" if c is None else (c.name or c.kind)
             name, k = base, 1
             while name in names:
                 name, k = f"{base}_{k}", k + 1
@@ -95,43 +95,8 @@ class ResidualLoss:
             raise ValueError(f"problem {self.problem.name!r} has neither a residual nor conditions")
         return names
 
-    def sample(self, seed: int | np.random.Generator | None = 0) -> None:
-        """Draw the collocation points of every term."""
-        rng = np.random.default_rng(seed) if not isinstance(seed, np.random.Generator) else seed
-        p = self.problem
-        chunks, extras = [], []
-        if p.residual is not None:
-            chunks.append(p.domain.sample_interior(self.n_interior, self.method, rng))
-            extras.append({})
-        for c in p.conditions:
-            n = self.n_initial if c.kind == "initial" else self.n_boundary
-            pts = c.sample(p, n, self.method, rng)
-            chunks.append(pts["x"])
-            extras.append(pts)
-        self._np_chunks, self._np_extras = chunks, extras
-        self._build()
-
-    def _build(self) -> None:
-        bounds = np.cumsum([0] + [len(c) for c in self._np_chunks])
-        X = torch.as_tensor(np.concatenate(self._np_chunks), dtype=self.dtype, device=self.device)
-        self.X = X
-        self._parts = []
-        for i, cond in enumerate(self._slots):
-            sl = slice(int(bounds[i]), int(bounds[i + 1]))
-            # with autograd derivatives every term gets a leaf of its own, so that anything the
-            # residual derives from u (u[:, 1:2], u**2, ...) is differentiable w.r.t. its x
-            xp = X[sl].clone().requires_grad_(True) if self._x_grad else X[sl]
-            data = {} if cond is None else cond.prepare(self.problem, self._np_extras[i], xp.detach())
-            self._parts.append((sl, xp, data))
-        self._Z = self.scaling(X)
-        self._T0 = None if self._x_grad else seed_jet(self._Z, self.scaling.scale(X), self.order)
-
-    def model_inputs(self) -> Tensor:
-        """The (scaled) interior collocation points as the model sees them, detached."""
-        sl = self._parts[0][0] if self.problem.residual is not None else slice(None)
-        return self._Z[sl].detach()
-
-    def _use_jet(self, model: nn.Module) -> bool:
+    # -- planning -----------------------------------------------------------------------
+    def _jet_capable(self, model: nn.Module) -> bool:
         if self.derivatives == "autograd":
             return False
         has = hasattr(model, "forward_jet")
@@ -139,44 +104,152 @@ class ResidualLoss:
             raise ValueError(f"derivatives='jet' needs a model with forward_jet; {type(model).__name__} has none")
         return has and (self.derivatives == "jet" or getattr(model, "prefers_jet", True))
 
+    def plan(self, model: nn.Module) -> dict[str, str]:
+        """Decide once, per term, whether derivatives come from jets or autograd; check the terms' shapes."""
+        jet = self._jet_capable(model)
+        rng = np.random.default_rng(20240601)  # probe points only: the run's own generator is untouched
+        paths = {}
+        for name, cond in zip(self.names, self.slots):
+            path = "jet" if jet else "autograd"
+            if path == "jet":
+                try:
+                    self._probe(model, name, cond, rng, jet=True)
+                except NeedsAutograd:
+                    path = "autograd"
+            if path == "autograd":
+                self._probe(model, name, cond, rng, jet=False)
+            paths[name] = path
+        self.paths = paths
+        if self._points is not None:
+            self._build()
+        return dict(paths)
+
+    def _probe(self, model: nn.Module, name: str, cond, rng: np.random.Generator, jet: bool) -> None:
+        """Evaluate one term on a few points; a residual whose width follows N is an (N, N) broadcast."""
+        widths = []
+        for n in (6, 7) if cond is None else (6,):
+            pts = self._sample_term(cond, n, "uniform", rng)
+            batch = _Batch(self, [pts["x"]], [cond], [name], grad=not jet)
+            with torch.enable_grad() if not jet else torch.no_grad():
+                (r,) = batch.residuals(model, self.problem, jet, autograd=not jet, data=[pts])
+            widths.append((r.shape[0], r.shape[1]))
+            if r.shape[1] != r.shape[0] or r.shape[0] == 1:
+                break
+        if len(widths) == 2 and widths[1][1] != widths[0][1]:
+            raise ValueError(
+                f"the {name!r} term of problem {self.problem.name!r} returned shape (N, N) (got "
+                f"{widths[0]} for {widths[0][0]} points and {widths[1]} for {widths[1][0]}): an (N,) tensor was "
+                f"broadcast against an (N, 1) one; make every piece (N, 1), e.g. g(x)[:, None] or g(x).unsqueeze(1)")
+
+    # -- sampling -----------------------------------------------------------------------
+    def _sample_term(self, cond, n: int | None, method: str, rng: np.random.Generator) -> dict:
+        p = self.problem
+        if cond is None:
+            return {"x": p.domain.sample_interior(self.n_interior if n is None else n, method, rng)}
+        if n is None:
+            n = self.n_initial if cond.kind == "initial" else self.n_boundary
+        return cond.sample(p, n, method, rng)
+
+    def sample(self, seed: int | np.random.Generator | None = 0) -> None:
+        """Draw the collocation points of every term."""
+        rng = np.random.default_rng(seed) if not isinstance(seed, np.random.Generator) else seed
+        self._points = [self._sample_term(c, None, self.method, rng) for c in self.slots]
+        if self.paths is not None:
+            self._build()
+
+    def _build(self) -> None:
+        sel = {path: [i for i, n in enumerate(self.names) if self.paths[n] == path] for path in ("jet", "autograd")}
+
+        def batch(path):
+            idx = sel[path]
+            if not idx:
+                return None
+            return _Batch(self, [self._points[i]["x"] for i in idx], [self.slots[i] for i in idx],
+                          [self.names[i] for i in idx], grad=path == "autograd", data=[self._points[i] for i in idx])
+
+        self._jet_batch, self._grad_batch = batch("jet"), batch("autograd")
+
+    def points(self) -> dict[str, np.ndarray]:
+        """The current collocation points of every term, by name (physical coordinates)."""
+        if self._points is None:
+            self.sample()
+        return {n: p["x"] for n, p in zip(self.names, self._points)}
+
+    def model_inputs(self) -> Tensor:
+        """The (scaled) interior collocation points as the model sees them, detached."""
+        if self._points is None:
+            self.sample()
+        x = self._points[0]["x"] if self.problem.residual is not None else np.concatenate(
+            [p["x"] for p in self._points])
+        return self.scaling(torch.as_tensor(x, dtype=self.dtype, device=self.device))
+
+    # -- evaluation ---------------------------------------------------------------------
     def terms(self, model: nn.Module) -> dict[str, Tensor]:
         """Unweighted mean-square value of every term, by name."""
-        if not self._parts:
+        if self.paths is None:
+            self.plan(model)
+        if self._points is None:
             self.sample()
-        try:
-            return self._terms(model)
-        except NeedsInputGrad:
-            if self._x_grad:
-                raise
-            self._x_grad = True  # the residual needs autograd derivatives from now on
-            self._build()
-            return self._terms(model)
-
-    def _terms(self, model: nn.Module) -> dict[str, Tensor]:
-        d, jet = self.problem.d_in, self._use_jet(model)
-        if not jet and not self._x_grad and self.order > 0:
-            self._x_grad = True
-            self._build()
-        X = torch.cat([xp for _, xp, _ in self._parts]) if self._x_grad else self.X
-        if jet:
-            T0 = self._T0 if self._T0 is not None else seed_jet(self.scaling(X), self.scaling.scale(X), self.order)
-            T, order = model.forward_jet(T0, d, self.order), self.order
-        else:
-            T, order = model(self.scaling(X)).unsqueeze(0), 0
-        out = {}
-        for name, cond, (sl, xp, data) in zip(self.names, self._slots, self._parts):
-            Tp = T[:, sl]
-            u = Tp[0]
-            u._kp_jet = Jet(Tp, d, order, xp)
-            r = self.problem.residual_terms(xp, u) if cond is None else cond.residual(xp, u, data)
-            out[name] = (r * r).mean()
-        return out
+        out: dict[str, Tensor] = {}
+        for batch, jet in ((self._jet_batch, True), (self._grad_batch, False)):
+            if batch is None:
+                continue
+            try:
+                res = batch.residuals(model, self.problem, jet, autograd=not jet)
+            except NeedsAutograd as e:
+                raise RuntimeError(
+                    f"a term of problem {self.problem.name!r} asked for a derivative that was not needed when "
+                    f"its derivative path was planned ({e}); train with derivatives='autograd'") from e
+            for name, r in zip(batch.names, res):
+                out[name] = (r * r).mean()
+        return {n: out[n] for n in self.names}
 
     def __call__(self, model: nn.Module) -> tuple[Tensor, dict[str, Tensor]]:
         """Total weighted loss and the unweighted terms."""
         terms = self.terms(model)
         total = sum(w * t for w, t in zip(self.weights, terms.values()))
         return total, terms
+
+
+class _Batch:
+    """The points of several terms stacked for one forward pass, on one derivative path."""
+
+    def __init__(self, loss: ResidualLoss, xs: list[np.ndarray], conds: list, names: list[str], grad: bool,
+                 data: list[dict] | None = None):
+        self.loss, self.conds, self.names = loss, conds, names
+        bounds = np.cumsum([0] + [len(x) for x in xs])
+        self.slices = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+        X = torch.as_tensor(np.concatenate(xs), dtype=loss.dtype, device=loss.device)
+        # on the autograd path every term gets a leaf of its own, so that anything the residual
+        # derives from u (u[:, 1:2], u**2, ...) is differentiable w.r.t. that term's x
+        self.xs = [X[sl].clone().requires_grad_(True) if grad else X[sl] for sl in self.slices]
+        self.X = X
+        self.T0 = None if grad else seed_jet(loss.scaling(X), loss.scaling.scale(X), loss.order)
+        self.data = None if data is None else self._prepare(data)
+
+    def _prepare(self, pts: list[dict]) -> list[dict]:
+        p = self.loss.problem
+        return [{} if c is None else c.prepare(p, pt, x.detach()) for c, pt, x in zip(self.conds, pts, self.xs)]
+
+    def residuals(self, model: nn.Module, problem: Problem, jet: bool, autograd: bool,
+                  data: list[dict] | None = None) -> list[Tensor]:
+        """Each term's residual as an ``(N_term, k)`` tensor."""
+        data = self._prepare(data) if data is not None else self.data
+        loss, d = self.loss, problem.d_in
+        if jet:
+            T = model.forward_jet(self.T0, d, loss.order)
+        else:
+            X = torch.cat(self.xs) if len(self.xs) > 1 else self.xs[0]
+            T = model(loss.scaling(X)).unsqueeze(0)
+        out = []
+        for name, cond, sl, x, dat in zip(self.names, self.conds, self.slices, self.xs, data):
+            Tp = T[:, sl]
+            u = Tp[0]
+            ctx = DerivativeContext(x, u, Jet(Tp, d, loss.order) if jet else None, autograd=autograd)
+            with ctx:
+                r = problem.residual(x, u) if cond is None else cond.residual(x, u, dat)
+            out.append(as_columns(r, x.shape[0], problem.name, name))
+        return out
 
 
 def _positive(name: str, value: int | None, default: int) -> int:

@@ -28,7 +28,7 @@ from kanpde.geometry import Box, Geometry, Interval, SpaceTime
 
 __all__ = [
     "Problem", "Condition", "Dirichlet", "Neumann", "Robin", "Periodic", "Initial", "Data",
-    "evaluate_value",
+    "evaluate_value", "as_columns",
 ]
 
 Value = float | Sequence[float] | Callable[[Tensor], Tensor]
@@ -48,6 +48,22 @@ def evaluate_value(value: Value, x: Tensor, k: int) -> Tensor:
     if v.shape[1] not in (1, k):
         raise ValueError(f"condition value has {v.shape[1]} components, expected 1 or {k}")
     return v.expand(x.shape[0], k)
+
+
+def as_columns(r: Any, n: int, problem: str, term: str) -> Tensor:
+    """A term's output as an ``(n, k)`` tensor; anything but ``(n,)``, ``(n, k)`` or a sequence of those raises."""
+    if isinstance(r, (list, tuple)):
+        if not r:
+            raise ValueError(f"the {term!r} term of problem {problem!r} returned an empty sequence")
+        return torch.cat([as_columns(t, n, problem, term) for t in r], 1)
+    if not isinstance(r, Tensor):
+        raise TypeError(f"the {term!r} term of problem {problem!r} returned {type(r).__name__}; expected a torch "
+                        f"tensor of shape ({n},) or ({n}, k) (or a sequence of them), computed from x and u with "
+                        f"torch operations")
+    if r.dim() in (1, 2) and r.shape[0] == n:
+        return r.unsqueeze(1) if r.dim() == 1 else r
+    raise ValueError(f"the {term!r} term of problem {problem!r} returned shape {tuple(r.shape)} for {n} points; "
+                     f"expected ({n},) or ({n}, k)")
 
 
 def _components(component: int | Sequence[int] | None, m: int) -> list[int]:
@@ -336,11 +352,8 @@ class Problem:
         return self.domain.sample_interior(n or self.n_eval, "sobol", seed)
 
     def residual_terms(self, x: Tensor, u: Tensor) -> Tensor:
-        """The residual as an ``(N, k)`` tensor."""
-        r = self.residual(x, u)
-        if isinstance(r, (list, tuple)):
-            r = torch.cat([t.reshape(x.shape[0], -1) for t in r], 1)
-        return r.reshape(x.shape[0], -1)
+        """The residual as an ``(N, k)`` tensor (its shape checked)."""
+        return as_columns(self.residual(x, u), x.shape[0], self.name, "pde")
 
     def describe(self) -> str:
         """One line: name, dimensions, tags, equation."""

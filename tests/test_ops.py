@@ -9,7 +9,8 @@ import kanpde as kp
 from kanpde import ops
 from kanpde.loss import InputScaling
 from kanpde.models.jet import seed_jet
-from kanpde.ops import Jet, NeedsInputGrad
+from kanpde.derivatives import DerivativeContext, Jet, NeedsAutograd
+from kanpde.ops import NeedsInputGrad
 
 
 @pytest.fixture(autouse=True)
@@ -101,12 +102,36 @@ def test_mlp_jet_matches_autograd_through_input_scaling(activation):
     u_ag = model(sc(x))
     T = model.forward_jet(seed_jet(sc(x), sc.scale(x), 2), 3, 2)
     u = T[0]
-    u._kp_jet = Jet(T, 3, 2, x)
     torch.testing.assert_close(u, u_ag)
-    for c in range(2):
-        torch.testing.assert_close(ops.grad(u, x, c), ops.grad(u_ag, x, c), rtol=1e-10, atol=1e-12)
-        torch.testing.assert_close(ops.hessian(u, x, c), ops.hessian(u_ag, x, c), rtol=1e-10, atol=1e-12)
-        torch.testing.assert_close(ops.laplacian(u, x, c), ops.laplacian(u_ag, x, c), rtol=1e-10, atol=1e-12)
+    with DerivativeContext(x, u, Jet(T, 3, 2)):
+        for c in range(2):
+            torch.testing.assert_close(ops.grad(u, x, c), ops.grad(u_ag, x, c), rtol=1e-10, atol=1e-12)
+            torch.testing.assert_close(ops.hessian(u, x, c), ops.hessian(u_ag, x, c), rtol=1e-10, atol=1e-12)
+            torch.testing.assert_close(ops.laplacian(u, x, c), ops.laplacian(u_ag, x, c), rtol=1e-10, atol=1e-12)
+
+
+def test_context_without_autograd_refuses_what_the_jet_does_not_carry():
+    """A planning context answers u's first and pure second derivatives and refuses the rest."""
+    model = kp.MLP([2, 6, 1], seed=0).double()
+    sc = InputScaling([0.0, 0.0], [1.0, 1.0])
+    x = points(d=2).detach()
+    T = model.forward_jet(seed_jet(sc(x), sc.scale(x), 2), 2, 2)
+    u = T[0]
+    with DerivativeContext(x, u, Jet(T, 2, 2), autograd=False):
+        assert ops.laplacian(u, x).shape == (len(x), 1)
+        assert ops.partial(u, x, 1, order=2).shape == (len(x), 1)
+        for bad in (lambda: ops.grad(u * u, x), lambda: ops.hessian(u, x), lambda: ops.partial(u, x, 0, order=3)):
+            with pytest.raises(NeedsAutograd):
+                bad()
+
+
+def test_no_attributes_ride_on_tensors():
+    """Derivatives are looked up through the context, never stored on the tensors themselves."""
+    x = points(d=2)
+    u = (x ** 2).sum(1, keepdim=True)
+    with DerivativeContext():
+        ops.laplacian(u, x)
+    assert not [a for a in vars(u) if "kp" in a] and not [a for a in vars(x) if "kp" in a]
 
 
 def test_jet_path_and_autograd_path_give_the_same_training():

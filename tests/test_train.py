@@ -219,20 +219,23 @@ def test_resampling_drops_lbfgs_state_built_on_the_old_points():
     run.step()
     run.step()
     assert run._closure_cache is not None and run.opt.state
-    x_old = run.loss.X.clone()
+    x_old = run.loss.points()["pde"].copy()
     run.resample()
-    assert not torch.equal(x_old, run.loss.X)
+    assert not np.array_equal(x_old, run.loss.points()["pde"])
     assert run._closure_cache is None and not run.opt.state
 
 
 def test_auto_derivatives_take_each_models_faster_path():
     prob = kp.get_problem("poisson2d")
     mlp, kan = kp.MLP([2, 4, 1]), kp.KAN([2, 2, 1])
-    assert not ResidualLoss(prob)._use_jet(mlp) and ResidualLoss(prob)._use_jet(kan)
-    assert ResidualLoss(prob, derivatives="jet")._use_jet(mlp)
-    assert not ResidualLoss(prob, derivatives="autograd")._use_jet(kan)
+    def paths(model, **kw):
+        return set(ResidualLoss(prob, **kw).plan(model.double()).values())
+
+    assert paths(mlp) == {"autograd"} and paths(kan) == {"jet"}
+    assert paths(mlp, derivatives="jet") == {"jet"}
+    assert paths(kan, derivatives="autograd") == {"autograd"}
     with pytest.raises(ValueError, match="forward_jet"):
-        ResidualLoss(prob, derivatives="jet")._use_jet(torch.nn.Linear(2, 1))
+        paths(torch.nn.Linear(2, 1), derivatives="jet")
 
 
 @pytest.mark.parametrize("model", ["mlp", "kan"])
