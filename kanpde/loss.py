@@ -175,6 +175,10 @@ class ResidualLoss:
             self.sample()
         return {n: p["x"] for n, p in zip(self.names, self._points)}
 
+    def leaves(self) -> list[Tensor]:
+        """The input tensors that require grad (the points of the autograd-path terms)."""
+        return [] if self._grad_batch is None else list(self._grad_batch.xs)
+
     def model_inputs(self) -> Tensor:
         """The (scaled) interior collocation points as the model sees them, detached."""
         if self._points is None:
@@ -228,8 +232,13 @@ class _Batch:
         self.data = None if data is None else self._prepare(data)
 
     def _prepare(self, pts: list[dict]) -> list[dict]:
-        p = self.loss.problem
-        return [{} if c is None else c.prepare(p, pt, x.detach()) for c, pt, x in zip(self.conds, pts, self.xs)]
+        p, out = self.loss.problem, []
+        for name, c, pt, x in zip(self.names, self.conds, pts, self.xs):
+            try:
+                out.append({} if c is None else c.prepare(p, pt, x.detach()))
+            except ValueError as e:
+                raise ValueError(f"the {name!r} condition of problem {p.name!r}: {e}") from e
+        return out
 
     def residuals(self, model: nn.Module, problem: Problem, jet: bool, autograd: bool,
                   data: list[dict] | None = None) -> list[Tensor]:

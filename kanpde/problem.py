@@ -41,6 +41,9 @@ def evaluate_value(value: Value, x: Tensor, k: int) -> Tensor:
         v = torch.as_tensor(v, dtype=x.dtype, device=x.device)
         if v.dim() == 0:
             v = v.expand(x.shape[0])
+        if v.dim() > 2 or v.shape[0] != x.shape[0] or (v.dim() == 2 and v.shape[1] not in (1, k)):
+            raise ValueError(f"condition value has shape {tuple(v.shape)} for {x.shape[0]} points; expected "
+                             f"({x.shape[0]},) or ({x.shape[0]}, 1) or ({x.shape[0]}, {k})")
         v = v.reshape(x.shape[0], -1)
     else:
         v = torch.as_tensor(np.asarray(value, dtype=float), dtype=x.dtype, device=x.device).reshape(1, -1)
@@ -252,23 +255,85 @@ class Initial(Condition):
 
 @dataclass(frozen=True)
 class Data(Condition):
-    """Observations: ``u(points) = values`` (function fitting or data assimilation)."""
+    """Observations: ``u(points) = values`` (function fitting or data assimilation).
+
+    ``points`` is ``(N, d_in)``, ``values`` ``(N,)`` or ``(N, k)`` with one column per selected
+    ``component``; both must be finite, and the points must lie in the problem's (closed) domain.
+    ``noise`` records the observations' noise level (a standard deviation; reported, not used).
+    """
 
     points: Any = None
     values: Any = None
     component: int | Sequence[int] | None = None
+    noise: float | None = None
     kind = "data"
 
-    def sample(self, problem, n, method, rng):
+    def __post_init__(self):
         x = np.asarray(self.points, dtype=float)
-        if x.ndim != 2 or x.shape[1] != problem.d_in:
-            raise ValueError(f"Data points must have shape (N, {problem.d_in}), got {x.shape}")
+        v = np.asarray(self.values, dtype=float)
+        if x.ndim == 1:
+            x = x[:, None]
+        if x.ndim != 2 or len(x) == 0:
+            raise ValueError(f"Data points must be an (N, d) array with N >= 1, got shape {x.shape}")
+        if v.ndim == 1:
+            v = v[:, None]
+        if v.ndim != 2 or len(v) != len(x):
+            raise ValueError(f"Data values must have one row per point: {len(x)} points but values of shape "
+                             f"{np.shape(self.values)}")
+        for what, a in (("points", x), ("values", v)):
+            bad = ~np.isfinite(a).all(1)
+            if bad.any():
+                raise ValueError(f"Data {what} contain NaN or inf in {int(bad.sum())} row(s), first at row "
+                                 f"{int(np.argmax(bad))}; drop or fill those observations")
+        if self.noise is not None and not (isinstance(self.noise, (int, float)) and self.noise >= 0):
+            raise ValueError(f"Data noise must be a non-negative number (a standard deviation), got {self.noise!r}")
+        object.__setattr__(self, "points", x)
+        object.__setattr__(self, "values", v)
+
+    @classmethod
+    def from_arrays(cls, points: Any, values: Any, **kw: Any) -> Data:
+        """Observations from arrays: ``points`` ``(N, d)`` (or ``(N,)``), ``values`` ``(N,)`` or ``(N, k)``."""
+        return cls(points=points, values=values, **kw)
+
+    @classmethod
+    def from_csv(cls, path: str, inputs: Sequence[str], outputs: Sequence[str], **kw: Any) -> Data:
+        """Observations from a CSV file with a header row, taking the named input and output columns."""
+        import csv
+
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            cols = reader.fieldnames or []
+            missing = [c for c in [*inputs, *outputs] if c not in cols]
+            if missing:
+                raise ValueError(f"{path}: no column(s) {missing}; the file has {cols}")
+            rows = list(reader)
+        try:
+            table = np.array([[float(r[c]) for c in [*inputs, *outputs]] for r in rows], dtype=float)
+        except ValueError as e:
+            raise ValueError(f"{path}: a value in columns {[*inputs, *outputs]} is not a number ({e})") from e
+        if len(table) == 0:
+            raise ValueError(f"{path}: no data rows")
+        return cls(points=table[:, : len(inputs)], values=table[:, len(inputs):], **kw)
+
+    def sample(self, problem, n, method, rng):
+        x = self.points
+        if x.shape[1] != problem.d_in:
+            raise ValueError(f"Data points must have shape (N, {problem.d_in}) for problem {problem.name!r}, "
+                             f"got {x.shape}")
+        inside = problem.domain.contains(x)
+        if not inside.all():
+            i = int(np.argmin(inside))
+            raise ValueError(f"{int((~inside).sum())} Data point(s) lie outside the domain of problem "
+                             f"{problem.name!r}, first at row {i}: {x[i].tolist()}")
         return {"x": x}
 
     def prepare(self, problem, pts, x):
         comps = _components(self.component, problem.d_out)
-        v = torch.as_tensor(np.asarray(self.values, dtype=float), dtype=x.dtype, device=x.device)
-        return {"comps": comps, "target": v.reshape(x.shape[0], len(comps))}
+        v = self.values
+        if v.shape[1] != len(comps):
+            raise ValueError(f"Data values have {v.shape[1]} column(s) but {len(comps)} component(s) are "
+                             f"observed (component={self.component!r})")
+        return {"comps": comps, "target": torch.as_tensor(v, dtype=x.dtype, device=x.device)}
 
     def residual(self, x, u, data):
         return _select(u, data["comps"]) - data["target"]

@@ -50,23 +50,48 @@ def check_model(problem: Problem, model: nn.Module) -> None:
                          f"needs (2, {problem.d_out})")
 
 
+#: a loss above ``DIVERGENCE_FACTOR`` times the best loss so far, and above the first loss of the run,
+#: for ``DIVERGENCE_PATIENCE`` consecutive epochs counts as divergence: training stops and the best
+#: weights are restored (a NaN or inf loss stops at once, restoring the last finite weights)
+DIVERGENCE_FACTOR = 1e6
+DIVERGENCE_PATIENCE = 20
+
+
 class _Guard:
-    """Keeps a copy of the last parameters known to give a finite loss, and after which epoch."""
+    """Keeps the last parameters known to give a finite loss (and after which epoch), and the best ones."""
 
     def __init__(self, model: nn.Module):
         self.params = [p for p in model.parameters()]
         self.good = [p.detach().clone() for p in self.params]
         self.epoch = 0
+        self.best = [g.clone() for g in self.good]
+        self.best_loss, self.first_loss, self.best_epoch, self.bad = math.inf, None, 0, 0
 
     def save(self, epoch: int) -> None:
+        """Remember the current parameters as the last good ones (before epoch ``epoch + 1``)."""
         with torch.no_grad():
             for g, p in zip(self.good, self.params):
                 g.copy_(p)
         self.epoch = epoch
 
-    def restore(self) -> None:
+    def judge(self, loss: float) -> bool:
+        """Account the loss of the last saved parameters; True when the run has run away."""
+        if self.first_loss is None:
+            self.first_loss = loss
+        if loss < self.best_loss:
+            self.best_loss, self.best_epoch, self.bad = loss, self.epoch, 0
+            with torch.no_grad():
+                for b, g in zip(self.best, self.good):
+                    b.copy_(g)
+            return False
+        away = loss > DIVERGENCE_FACTOR * self.best_loss and loss > self.first_loss
+        self.bad = self.bad + 1 if away else 0
+        return self.bad >= DIVERGENCE_PATIENCE
+
+    def restore(self, best: bool = False) -> None:
+        """Put the last good (or the best) parameters back into the model."""
         with torch.no_grad():
-            for g, p in zip(self.good, self.params):
+            for g, p in zip(self.best if best else self.good, self.params):
                 p.copy_(g)
 
 
@@ -81,12 +106,18 @@ class _Run:
         self.loss = ResidualLoss(problem, n_interior=cfg.n_interior, n_boundary=cfg.n_boundary,
                                  n_initial=cfg.n_initial, method=cfg.sampling, weights=cfg.weights,
                                  derivatives=cfg.derivatives, dtype=self.dtype, device=self.device)
+        paths = self.loss.plan(self.model)  # jet or autograd per term, decided once, before sampling
         self.loss.sample(self.rng)
-        self.history = History(meta=_environment(cfg))
+        _check_trainable(problem, self.model, self.loss)
+        self.history = History(meta={**environment(cfg), "derivatives": paths})
         self.wall = 0.0
         self.epoch_done = 0
         self._eval_set()
         self._new_optimizer(adam=cfg.adam_epochs > 0)
+
+    def switch_to_lbfgs(self) -> None:
+        """Start the L-BFGS phase of ``adam+lbfgs``."""
+        self._new_optimizer(adam=False)
 
     # -- evaluation ---------------------------------------------------------------------
     def _eval_set(self) -> None:
@@ -111,7 +142,9 @@ class _Run:
     # -- optimizers ---------------------------------------------------------------------
     def _new_optimizer(self, adam: bool) -> None:
         cfg, params = self.cfg, [p for p in self.model.parameters() if p.requires_grad]
-        self.guard = _Guard(self.model)
+        if getattr(self, "guard", None) is None or [id(p) for p in self.guard.params] != [
+                id(p) for p in self.model.parameters()]:
+            self.guard = _Guard(self.model)  # a new model (grid change): its own copies
         self.sched = None
         self._closure_cache = None
         if adam:
@@ -215,7 +248,40 @@ class _NonFinite(Exception):
     pass
 
 
-def _environment(cfg: TrainConfig) -> dict:
+def _stop(hist: History, epoch: int, restored: int, message: str) -> None:
+    hist.diverged = True
+    hist.meta["diverged_at"], hist.meta["restored_epoch"] = epoch, restored
+    hist.message = message
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
+def _check_trainable(problem: Problem, model: nn.Module, loss: ResidualLoss) -> None:
+    """Refuse a loss that depends on a tensor requiring grad that the optimizer would never update."""
+    total, _ = loss(model)
+    own = {id(p) for p in model.parameters()}
+    seen, stack, stray = set(), [total.grad_fn], []
+    while stack:
+        fn = stack.pop()
+        if fn is None or fn in seen:
+            continue
+        seen.add(fn)
+        var = getattr(fn, "variable", None)
+        if var is not None and id(var) not in own:
+            stray.append(var)
+        stack.extend(f for f, _ in fn.next_functions)
+    inputs = {id(x) for x in loss.leaves()}
+    stray = [v for v in stray if id(v) not in inputs]
+    if stray:
+        shapes = ", ".join(str(tuple(v.shape)) for v in stray[:3])
+        raise ValueError(
+            f"the loss of problem {problem.name!r} depends on {len(stray)} tensor(s) that require grad but are "
+            f"not parameters of the model (shapes {shapes}); the optimizer would never update them. Use a "
+            f"constant (tensor.detach() or a plain number), or make the coefficient an extra network output "
+            f"(d_out + 1) that the residual reads as u[:, k:k+1]")
+
+
+def environment(cfg: TrainConfig) -> dict:
+    """The software and precision facts a run's results depend on."""
     return {"torch": torch.__version__, "python": platform.python_version(), "dtype": cfg.dtype,
             "device": cfg.device, "threads": torch.get_num_threads()}
 
@@ -265,7 +331,8 @@ def _train(problem: Problem, model: nn.Module, cfg: TrainConfig, callbacks: Sequ
                leave=False, dynamic_ncols=True, mininterval=0.2 if tty else 15.0)
 
     def log(epoch: int) -> bool:
-        total, terms = run.objective()  # loss and error of the same weights (not timed)
+        """Record loss and error of the current weights (not timed); True when a callback stops the run."""
+        total, terms = run.objective()
         rel, mx = run.evaluate()
         hist.record(epoch, total.item(), {k: v.detach().item() for k, v in terms.items()}, rel, mx, run.wall)
         hist.n_params, hist.n_flops = count_params(run.model), count_flops(run.model)
@@ -285,18 +352,24 @@ def _train(problem: Problem, model: nn.Module, cfg: TrainConfig, callbacks: Sequ
                 run.resample()
             run.adapt(epoch - 1)
             if epoch - 1 == cfg.adam_epochs and run.is_adam and cfg.optimizer == "adam+lbfgs":
-                run._new_optimizer(adam=False)
+                run.switch_to_lbfgs()
             value, terms = run.step()
             run.wall += time.perf_counter() - t0
             if not math.isfinite(value):
                 run.guard.restore()
                 bad = [k for k, v in terms.items() if not torch.isfinite(v).all()] or ["total"]
-                hist.diverged = True
-                hist.meta["diverged_at"], hist.meta["restored_epoch"] = epoch, run.guard.epoch
-                hist.message = (f"loss became non-finite at epoch {epoch} (term(s): {', '.join(bad)}); "
-                                f"training stopped, weights restored to those after epoch {run.guard.epoch}, "
-                                f"the last with a finite loss")
-                warnings.warn(hist.message, RuntimeWarning, stacklevel=2)
+                _stop(hist, epoch, run.guard.epoch,
+                      f"loss became non-finite at epoch {epoch} (term(s): {', '.join(bad)}); training stopped, "
+                      f"weights restored to those after epoch {run.guard.epoch}, the last with a finite loss")
+                log(epoch)  # the last row describes the weights that are returned
+                break
+            if run.guard.judge(value):
+                run.guard.restore(best=True)
+                _stop(hist, epoch, run.guard.best_epoch,
+                      f"loss ran away at epoch {epoch}: above {DIVERGENCE_FACTOR:.0e} x its best "
+                      f"({run.guard.best_loss:.3e}) for {DIVERGENCE_PATIENCE} epochs; training stopped, weights "
+                      f"restored to the best, those after epoch {run.guard.best_epoch}")
+                log(epoch)  # the last row describes the weights that are returned
                 break
             out_of_time = cfg.max_time is not None and run.wall >= cfg.max_time
             if epoch % log_every == 0 or epoch == cfg.epochs or out_of_time:

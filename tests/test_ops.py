@@ -7,9 +7,9 @@ import torch
 
 import kanpde as kp
 from kanpde import ops
+from kanpde.derivatives import DerivativeContext, Jet, NeedsAutograd
 from kanpde.loss import InputScaling
 from kanpde.models.jet import seed_jet
-from kanpde.derivatives import DerivativeContext, Jet, NeedsAutograd
 from kanpde.ops import NeedsInputGrad
 
 
