@@ -16,7 +16,7 @@ if not _os.path.isdir(_os.path.join(__path__[0], "problems")) and _os.path.isfil
         _os.path.join(_root, "problems", "__init__.py")) and _os.path.isfile(_os.path.join(_root, "pyproject.toml")):
     __path__.append(_root)  # source checkout: the catalog lives in <root>/problems as kanpde.problems
 
-from kanpde import geometry, ops  # noqa: E402
+from kanpde import geometry, methods, ops  # noqa: E402
 from kanpde.api import get_problem, list_problems, solve  # noqa: E402
 from kanpde.config import TrainConfig  # noqa: E402
 from kanpde.derivatives import DerivativeContext  # noqa: E402
@@ -32,7 +32,7 @@ __version__ = "0.1.0"
 __all__ = [
     "solve", "train", "load", "list_problems", "get_problem", "TrainConfig", "Solution", "History", "Problem",
     "Dirichlet", "Neumann", "Robin", "Periodic", "Initial", "Data", "Interval", "Box", "Rectangle", "Disk",
-    "Polygon", "LShape", "SpaceTime", "MLP", "KAN", "ops", "geometry", "DerivativeContext",
+    "Polygon", "LShape", "SpaceTime", "MLP", "KAN", "ops", "geometry", "methods", "DerivativeContext",
 ]
 
 

@@ -33,6 +33,9 @@ class TrainConfig:
     ``log_every`` (default: about 200 records per run) sets how often the error on the
     evaluation set is measured; that time is not counted in ``wall_time``.
 
+    ``methods``: training methods (:mod:`kanpde.methods`: RAD, RAR, LRA, RBA, Causal, ...), as
+    objects, names or their ``to_dict()`` forms; they run in the order given.
+
     KAN options: ``grid_schedule`` ``{epoch: G}`` refines the grid at those epochs (grid
     extension); ``update_grid_every`` adapts grids to the collocation points every k epochs
     until ``update_grid_until``; ``reg`` > 0 adds ``reg * model.regularization(reg_l1, reg_entropy)``.
@@ -77,8 +80,12 @@ class TrainConfig:
     reg_l1: float = 1.0
     reg_entropy: float = 2.0
     checkpoint: str | None = None
+    methods: tuple = ()
 
     def __post_init__(self):
+        from kanpde.methods import build_all
+
+        object.__setattr__(self, "methods", build_all(self.methods))
         def positive(name, allow_none=False):
             v = getattr(self, name)
             if v is None and allow_none:
@@ -154,6 +161,7 @@ class TrainConfig:
             d["grid_schedule"] = {str(k): v for k, v in d["grid_schedule"].items()}
         if d["weights"] is not None:
             d["weights"] = dict(d["weights"])
+        d["methods"] = [m.to_dict() for m in self.methods]
         return d
 
     @classmethod

@@ -9,6 +9,7 @@ rel_l2     relative L2 error ``||u - u*|| / ||u*||`` on the fixed evaluation set
 max_err    maximum absolute error on the evaluation set
 wall_time  cumulative training seconds (evaluation and logging excluded)
 terms      dict: term name -> unweighted mean-square value (``pde``, ``dirichlet``, ...)
+weights    dict: term name -> the weight applied to that term (changes under LRA)
 ========== ===========================================================================
 """
 
@@ -34,6 +35,7 @@ class History:
     max_err: list[float] = field(default_factory=list)
     wall_time: list[float] = field(default_factory=list)
     terms: dict[str, list[float]] = field(default_factory=dict)
+    weights: dict[str, list[float]] = field(default_factory=dict)
     n_params: int = 0
     n_flops: int = 0
     diverged: bool = False
@@ -41,7 +43,7 @@ class History:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def record(self, epoch: int, loss: float, terms: dict[str, float], rel_l2: float, max_err: float,
-               wall_time: float) -> None:
+               wall_time: float, weights: dict[str, float] | None = None) -> None:
         """Append one row."""
         self.epoch.append(int(epoch))
         self.loss.append(float(loss))
@@ -50,7 +52,9 @@ class History:
         self.wall_time.append(float(wall_time))
         for k, v in terms.items():
             self.terms.setdefault(k, [math.nan] * (len(self.epoch) - 1)).append(float(v))
-        for col in self.terms.values():
+        for k, v in (weights or {}).items():
+            self.weights.setdefault(k, [math.nan] * (len(self.epoch) - 1)).append(float(v))
+        for col in [*self.terms.values(), *self.weights.values()]:
             if len(col) < len(self.epoch):
                 col.append(math.nan)
 
@@ -69,6 +73,7 @@ class History:
             row = {"epoch": self.epoch[i], "loss": self.loss[i], "rel_l2": self.rel_l2[i],
                    "max_err": self.max_err[i], "wall_time": self.wall_time[i]}
             row.update({f"loss_{k}": v[i] for k, v in self.terms.items()})
+            row.update({f"weight_{k}": v[i] for k, v in self.weights.items()})
             out.append(row)
         return out
 
@@ -83,8 +88,8 @@ class History:
                 return {k: clean(x) for k, x in v.items()}
             return v
         return clean({"epoch": self.epoch, "loss": self.loss, "rel_l2": self.rel_l2, "max_err": self.max_err,
-                      "wall_time": self.wall_time, "terms": self.terms, "n_params": self.n_params,
-                      "n_flops": self.n_flops, "diverged": self.diverged, "message": self.message,
+                      "wall_time": self.wall_time, "terms": self.terms, "weights": self.weights,
+                      "n_params": self.n_params, "n_flops": self.n_flops, "diverged": self.diverged, "message": self.message,
                       "meta": self.meta})
 
     @classmethod
@@ -94,6 +99,7 @@ class History:
             return [math.nan if x is None else x for x in v]
         return cls(epoch=list(d["epoch"]), loss=f(d["loss"]), rel_l2=f(d["rel_l2"]), max_err=f(d["max_err"]),
                    wall_time=f(d["wall_time"]), terms={k: f(v) for k, v in d.get("terms", {}).items()},
+                   weights={k: f(v) for k, v in d.get("weights", {}).items()},
                    n_params=d.get("n_params", 0), n_flops=d.get("n_flops", 0), diverged=d.get("diverged", False),
                    message=d.get("message", ""), meta=d.get("meta", {}))
 

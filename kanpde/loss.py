@@ -79,7 +79,9 @@ class ResidualLoss:
         self.weights = [float(weights.get(n, 1.0 if c is None else c.weight)) for n, c in zip(self.names, self.slots)]
         self.order = min(2, max([problem.order if problem.residual else 0] + [c.order for c in problem.conditions]))
         self.paths: dict[str, str] | None = None
-        self._points: list[np.ndarray] | None = None
+        self._points: list[dict] | None = None
+        self._point_weights: dict[str, Tensor] = {}
+        self._last: dict[str, Tensor] = {}
         self._jet_batch: _Batch | None = None
         self._grad_batch: _Batch | None = None
 
@@ -154,6 +156,8 @@ class ResidualLoss:
         """Draw the collocation points of every term."""
         rng = np.random.default_rng(seed) if not isinstance(seed, np.random.Generator) else seed
         self._points = [self._sample_term(c, None, self.method, rng) for c in self.slots]
+        self._point_weights.clear()
+        self._last.clear()
         if self.paths is not None:
             self._build()
 
@@ -205,8 +209,62 @@ class ResidualLoss:
                     f"a term of problem {self.problem.name!r} asked for a derivative that was not needed when "
                     f"its derivative path was planned ({e}); train with derivatives='autograd'") from e
             for name, r in zip(batch.names, res):
-                out[name] = (r * r).mean()
+                self._last[name] = r.detach()
+                w = self._point_weights.get(name)
+                out[name] = (r * r).mean() if w is None else (w.unsqueeze(1) * r * r).mean()
         return {n: out[n] for n in self.names}
+
+    # -- what training methods may read and change ----------------------------------------
+    def last_residuals(self) -> dict[str, Tensor]:
+        """Per-point residuals ``(N, k)`` of every term at the latest evaluation (detached)."""
+        return dict(self._last)
+
+    def residuals_at(self, model: nn.Module, name: str, x: np.ndarray, chunk: int = 8192) -> np.ndarray:
+        """Residuals ``(N, k)`` of term ``name`` at points ``x`` (numpy, evaluated in chunks)."""
+        i = self.names.index(name)
+        cond, jet = self.slots[i], self.paths[name] == "jet"
+        out = []
+        for a in range(0, len(x), chunk):
+            pts = {"x": np.asarray(x[a : a + chunk])} if cond is None else None
+            if pts is None:
+                raise ValueError(f"residuals_at evaluates the residual term only, not {name!r}")
+            batch = _Batch(self, [pts["x"]], [cond], [name], grad=not jet)
+            with torch.enable_grad() if not jet else torch.no_grad():
+                (r,) = batch.residuals(model, self.problem, jet, autograd=not jet, data=[pts])
+            out.append(r.detach().cpu().double().numpy())
+        return np.concatenate(out)
+
+    def set_points(self, name: str, x: np.ndarray) -> None:
+        """Replace the collocation points of term ``name`` (its point weights are dropped)."""
+        i = self.names.index(name)
+        if self.slots[i] is not None:
+            raise ValueError(f"only the residual's points can be replaced, not those of {name!r}")
+        self._points[i] = {"x": np.asarray(x, dtype=float)}
+        self._point_weights.pop(name, None)
+        self._last.pop(name, None)
+        self._build()
+
+    def weight(self, name: str) -> float:
+        """The weight of term ``name``."""
+        return self.weights[self.names.index(name)]
+
+    def set_weight(self, name: str, w: float) -> None:
+        """Set the weight of term ``name``."""
+        self.weights[self.names.index(name)] = float(w)
+
+    def point_weights(self, name: str) -> Tensor | None:
+        """Per-point weights ``(N,)`` of term ``name``, or ``None`` (all 1)."""
+        return self._point_weights.get(name)
+
+    def set_point_weights(self, name: str, w: Tensor | None) -> None:
+        """Weight each point's squared residual in term ``name`` (``None``: all 1)."""
+        if w is None:
+            self._point_weights.pop(name, None)
+            return
+        n = len(self._points[self.names.index(name)]["x"])
+        if w.shape != (n,):
+            raise ValueError(f"point weights of {name!r} must have shape ({n},), got {tuple(w.shape)}")
+        self._point_weights[name] = w.detach().to(dtype=self.dtype, device=self.device)
 
     def __call__(self, model: nn.Module) -> tuple[Tensor, dict[str, Tensor]]:
         """Total weighted loss and the unweighted terms."""

@@ -419,7 +419,3 @@ class Problem:
     def residual_terms(self, x: Tensor, u: Tensor) -> Tensor:
         """The residual as an ``(N, k)`` tensor (its shape checked)."""
         return as_columns(self.residual(x, u), x.shape[0], self.name, "pde")
-
-    def describe(self) -> str:
-        """One line: name, dimensions, tags, equation."""
-        return f"{self.name}: d_in={self.d_in}, d_out={self.d_out}, tags={list(self.tags)}  {self.equation}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import platform
 import sys
 import time
 import warnings
@@ -14,13 +13,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from kanpde import methods
 from kanpde.config import TrainConfig
 from kanpde.history import History
 from kanpde.loss import ResidualLoss
+from kanpde.methods import Method
 from kanpde.problem import Problem
+from kanpde.runtime import environment, torch_threads
 from kanpde.solution import Solution, count_flops, count_params
 
-__all__ = ["train", "check_model", "Callback"]
+__all__ = ["train", "check_model", "Callback", "Run", "run_methods"]
 
 #: called at every log point with (epoch, model, history); returning True stops training
 Callback = Callable[[int, nn.Module, History], Any]
@@ -95,13 +97,16 @@ class _Guard:
                 p.copy_(g)
 
 
-class _Run:
-    """State of one training run (kept out of the public API)."""
+class Run:
+    """One training run, as training methods see it (:mod:`kanpde.methods.base` lists what they may use)."""
 
     def __init__(self, problem: Problem, model: nn.Module, cfg: TrainConfig, callbacks: Sequence[Callback]):
-        self.problem, self.cfg, self.callbacks = problem, cfg, list(callbacks)
+        self.problem, self.config, self.callbacks = problem, cfg, list(callbacks)
         self.dtype, self.device = cfg.torch_dtype, torch.device(cfg.device)
         self.model = model.to(dtype=self.dtype, device=self.device)
+        self.methods = run_methods(cfg)
+        for m in self.methods:
+            m.check(problem, self.model, cfg)
         self.rng = np.random.default_rng(cfg.seed)
         self.loss = ResidualLoss(problem, n_interior=cfg.n_interior, n_boundary=cfg.n_boundary,
                                  n_initial=cfg.n_initial, method=cfg.sampling, weights=cfg.weights,
@@ -109,22 +114,40 @@ class _Run:
         paths = self.loss.plan(self.model)  # jet or autograd per term, decided once, before sampling
         self.loss.sample(self.rng)
         _check_trainable(problem, self.model, self.loss)
-        self.history = History(meta={**environment(cfg), "derivatives": paths})
+        self.history = History(meta={**environment(cfg.dtype, cfg.device), "derivatives": paths})
         self.wall = 0.0
-        self.epoch_done = 0
+        self.epoch = 0
         self._eval_set()
         self._new_optimizer(adam=cfg.adam_epochs > 0)
+        for m in self.methods:
+            m.start(self)
+
+    @property
+    def in_adam_phase(self) -> bool:
+        """Whether the current optimizer is Adam (weights may change) rather than L-BFGS."""
+        return self.is_adam
 
     def switch_to_lbfgs(self) -> None:
         """Start the L-BFGS phase of ``adam+lbfgs``."""
         self._new_optimizer(adam=False)
+
+    def set_points(self, name: str, x: np.ndarray) -> None:
+        """Replace the collocation points of term ``name``; L-BFGS restarts (its curvature pairs are stale)."""
+        self.loss.set_points(name, x)
+        if not self.is_adam:
+            self._new_optimizer(adam=False)
+
+    def replace_model(self, model: nn.Module) -> None:
+        """Train ``model`` from now on (e.g. a refined KAN); the optimizer restarts."""
+        self.model = model.to(dtype=self.dtype, device=self.device)
+        self._new_optimizer(adam=self.epoch < self.config.adam_epochs)
 
     # -- evaluation ---------------------------------------------------------------------
     def _eval_set(self) -> None:
         p = self.problem
         self.xe = self.ye = None
         if p.has_truth:
-            xe = p.eval_points(self.cfg.n_eval)
+            xe = p.eval_points(self.config.n_eval)
             self.ye = p.truth(xe)
             self.xe = torch.as_tensor(xe, dtype=self.dtype, device=self.device)
             self.ye_norm = float(np.linalg.norm(self.ye))
@@ -141,7 +164,7 @@ class _Run:
 
     # -- optimizers ---------------------------------------------------------------------
     def _new_optimizer(self, adam: bool) -> None:
-        cfg, params = self.cfg, [p for p in self.model.parameters() if p.requires_grad]
+        cfg, params = self.config, [p for p in self.model.parameters() if p.requires_grad]
         if getattr(self, "guard", None) is None or [id(p) for p in self.guard.params] != [
                 id(p) for p in self.model.parameters()]:
             self.guard = _Guard(self.model)  # a new model (grid change): its own copies
@@ -151,7 +174,7 @@ class _Run:
             # a restart (after a grid change) continues from the current learning rate
             lr = self.opt.param_groups[0]["lr"] if getattr(self, "is_adam", False) else cfg.lr
             self.opt = torch.optim.Adam(params, lr=lr, foreach=True)
-            n = max(1, cfg.adam_epochs - self.epoch_done)
+            n = max(1, cfg.adam_epochs - self.epoch)
             if cfg.schedule == "cosine":
                 self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, n, eta_min=cfg.lr * cfg.lr_final)
             elif cfg.schedule == "exp":
@@ -163,12 +186,12 @@ class _Run:
         self.is_adam = adam
 
     def objective(self) -> tuple[torch.Tensor, dict]:
-        """Total loss (with the sparsity penalty when asked) and the terms."""
+        """Total loss (with the methods' penalty terms) and the terms."""
         total, terms = self.loss(self.model)
-        if self.cfg.reg > 0:
-            r = self.model.regularization(lamb_l1=self.cfg.reg_l1, lamb_entropy=self.cfg.reg_entropy)
-            terms = {**terms, "reg": r}
-            total = total + self.cfg.reg * r
+        for m in self.methods:
+            for name, value in m.penalty(self).items():
+                terms = {**terms, name: value}
+                total = total + value
         return total, terms
 
     def step(self) -> tuple[float, dict]:
@@ -179,7 +202,7 @@ class _Run:
             value = total.item()
             if not math.isfinite(value):
                 return value, terms
-            self.guard.save(self.epoch_done)
+            self.guard.save(self.epoch)
             total.backward()
             self.opt.step()
             if self.sched is not None:
@@ -197,7 +220,7 @@ class _Run:
                     p.grad = g.clone()
                 if not first:
                     first.update(value=c[1], terms=c[3])
-                    self.guard.save(self.epoch_done)
+                    self.guard.save(self.epoch)
                 return torch.as_tensor(c[1], dtype=self.dtype)
             self.opt.zero_grad(set_to_none=False)
             total, terms = self.objective()
@@ -207,7 +230,7 @@ class _Run:
                 raise _NonFinite
             if not first:
                 first.update(value=value, terms=terms)
-                self.guard.save(self.epoch_done)
+                self.guard.save(self.epoch)
             total.backward()
             self._closure_cache = (flat, value, [p.grad.detach().clone() for p in params],
                                    {k: v.detach() for k, v in terms.items()})
@@ -225,23 +248,10 @@ class _Run:
         if not self.is_adam:
             self._new_optimizer(adam=False)
 
-    # -- KAN hooks ----------------------------------------------------------------------
-    def adapt(self, epoch: int) -> None:
-        """Apply the grid schedule and grid updates due at ``epoch`` (restarting the optimizer)."""
-        cfg, changed = self.cfg, False
-        if cfg.grid_schedule and epoch in cfg.grid_schedule:
-            g = cfg.grid_schedule[epoch]
-            if g != getattr(self.model, "grid", g):
-                self.model = self.model.refine(g).to(dtype=self.dtype, device=self.device)
-                changed = True
-        if cfg.update_grid_every and epoch % cfg.update_grid_every == 0 and epoch > 0 and (
-                cfg.update_grid_until is None or epoch <= cfg.update_grid_until):
-            kw = {} if cfg.grid_eps is None else {"grid_eps": cfg.grid_eps}
-            with torch.no_grad():
-                self.model.update_grid(self.loss.model_inputs(), **kw)
-            changed = True
-        if changed:
-            self._new_optimizer(adam=epoch < cfg.adam_epochs)
+    def before_step(self) -> None:
+        """Let every method act before the next step."""
+        for m in self.methods:
+            m.before_step(self)
 
 
 class _NonFinite(Exception):
@@ -280,27 +290,20 @@ def _check_trainable(problem: Problem, model: nn.Module, loss: ResidualLoss) -> 
             f"(d_out + 1) that the residual reads as u[:, k:k+1]")
 
 
-def environment(cfg: TrainConfig) -> dict:
-    """The software and precision facts a run's results depend on."""
-    return {"torch": torch.__version__, "python": platform.python_version(), "dtype": cfg.dtype,
-            "device": cfg.device, "threads": torch.get_num_threads()}
-
-
-def _check_hooks(model: nn.Module, cfg: TrainConfig) -> None:
-    needs = {"grid_schedule": "refine", "update_grid_every": "update_grid", "reg": "regularization"}
-    for opt, meth in needs.items():
-        if getattr(cfg, opt) and not hasattr(model, meth):
-            raise ValueError(f"TrainConfig.{opt} needs a model with .{meth}() (a KAN); "
-                             f"{type(model).__name__} has none")
+def run_methods(cfg: TrainConfig) -> tuple[Method, ...]:
+    """The training methods of a run: ``cfg.methods`` plus the KAN options given as config fields."""
+    extra: list[Method] = []
     if cfg.grid_schedule:
-        sizes = [getattr(model, "grid", 0), *cfg.grid_schedule.values()]
-        if any(b < a for a, b in zip(sizes, sizes[1:])):
-            raise ValueError(f"grid_schedule must refine: grid sizes may only grow from the model's grid "
-                             f"{sizes[0]}, got {dict(cfg.grid_schedule)}")
+        extra.append(methods.GridSchedule(cfg.grid_schedule))
         late = [e for e in cfg.grid_schedule if e >= cfg.epochs]
         if late:
             warnings.warn(f"grid_schedule epochs {late} are not before epochs={cfg.epochs}; they never apply",
-                          stacklevel=3)
+                          stacklevel=4)
+    if cfg.update_grid_every:
+        extra.append(methods.GridUpdate(cfg.update_grid_every, cfg.update_grid_until, cfg.grid_eps))
+    if cfg.reg > 0:
+        extra.append(methods.Sparsity(cfg.reg, cfg.reg_l1, cfg.reg_entropy))
+    return (*extra, *cfg.methods)
 
 
 def train(problem: Problem, model: nn.Module, config: TrainConfig | None = None, *,
@@ -310,18 +313,12 @@ def train(problem: Problem, model: nn.Module, config: TrainConfig | None = None,
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a kanpde Problem, got {type(problem).__name__}")
     check_model(problem, model)
-    _check_hooks(model, cfg)
-    threads = torch.get_num_threads()
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    try:
+    with torch_threads(cfg.threads):  # the thread setting is per run, not a global side effect
         return _train(problem, model, cfg, callbacks)
-    finally:
-        torch.set_num_threads(threads)  # the thread setting is per run, not a global side effect
 
 
 def _train(problem: Problem, model: nn.Module, cfg: TrainConfig, callbacks: Sequence[Callback]) -> Solution:
-    run = _Run(problem, model, cfg, callbacks)
+    run = Run(problem, model, cfg, callbacks)
     hist, log_every = run.history, cfg.log_interval
 
     from tqdm.auto import tqdm
@@ -334,7 +331,8 @@ def _train(problem: Problem, model: nn.Module, cfg: TrainConfig, callbacks: Sequ
         """Record loss and error of the current weights (not timed); True when a callback stops the run."""
         total, terms = run.objective()
         rel, mx = run.evaluate()
-        hist.record(epoch, total.item(), {k: v.detach().item() for k, v in terms.items()}, rel, mx, run.wall)
+        hist.record(epoch, total.item(), {k: v.detach().item() for k, v in terms.items()}, rel, mx, run.wall,
+                    dict(zip(run.loss.names, run.loss.weights)))
         hist.n_params, hist.n_flops = count_params(run.model), count_flops(run.model)
         bar.update(epoch - bar.n)
         bar.set_postfix(loss=f"{hist.loss[-1]:.2e}", rel_l2=f"{rel:.2e}", refresh=False)
@@ -346,11 +344,11 @@ def _train(problem: Problem, model: nn.Module, cfg: TrainConfig, callbacks: Sequ
     epoch = 0
     try:
         for epoch in range(1, cfg.epochs + 1):
-            run.epoch_done = epoch - 1
+            run.epoch = epoch - 1
             t0 = time.perf_counter()
             if cfg.resample_every and epoch > 1 and (epoch - 1) % cfg.resample_every == 0:
                 run.resample()
-            run.adapt(epoch - 1)
+            run.before_step()
             if epoch - 1 == cfg.adam_epochs and run.is_adam and cfg.optimizer == "adam+lbfgs":
                 run.switch_to_lbfgs()
             value, terms = run.step()

@@ -212,10 +212,10 @@ def test_lbfgs_with_resampling_restarts_on_the_new_points():
 
 
 def test_resampling_drops_lbfgs_state_built_on_the_old_points():
-    from kanpde.train import _Run
+    from kanpde.train import Run
 
     cfg = kp.TrainConfig(epochs=5, optimizer="lbfgs", progress=False, n_interior=16)
-    run = _Run(kp.get_problem("poisson1d"), kp.MLP([1, 4, 1], seed=0), cfg, ())
+    run = Run(kp.get_problem("poisson1d"), kp.MLP([1, 4, 1], seed=0), cfg, ())
     run.step()
     run.step()
     assert run._closure_cache is not None and run.opt.state
@@ -310,16 +310,16 @@ def test_grid_schedule_that_coarsens_is_refused_before_training():
 
 
 def test_grid_changes_keep_the_learning_rate_schedule_going():
-    from kanpde.train import _Run
+    from kanpde.train import Run
 
     lrs = {}
 
     cfg = kp.TrainConfig(epochs=40, lr=1e-2, schedule="cosine", update_grid_every=10, progress=False,
                          n_interior=32)
-    run = _Run(kp.get_problem("poisson1d"), kp.KAN([1, 3, 1], seed=0), cfg, ())
+    run = Run(kp.get_problem("poisson1d"), kp.KAN([1, 3, 1], seed=0), cfg, ())
     for epoch in range(1, 31):
-        run.epoch_done = epoch - 1
-        run.adapt(epoch - 1)
+        run.epoch = epoch - 1
+        run.before_step()
         lrs[epoch] = run.opt.param_groups[0]["lr"]
         run.step()
     assert lrs[21] < lrs[11] < lrs[9] < 1e-2  # no jump back to the initial rate at a grid update
