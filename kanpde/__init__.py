@@ -20,7 +20,17 @@ from kanpde import geometry, ops  # noqa: E402
 from kanpde.api import get_problem, list_problems, solve  # noqa: E402
 from kanpde.config import TrainConfig  # noqa: E402
 from kanpde.geometry import (  # noqa: E402
-    Ball, Box, Disk, Ellipse, Interval, LShape, PointCloud, Polygon, Rectangle, SpaceTime, Triangle,
+    Ball,
+    Box,
+    Disk,
+    Ellipse,
+    Interval,
+    LShape,
+    PointCloud,
+    Polygon,
+    Rectangle,
+    SpaceTime,
+    Triangle,
 )
 from kanpde.history import History  # noqa: E402
 from kanpde.models import MLP  # noqa: E402

@@ -15,13 +15,21 @@ import math
 import numpy as np
 
 from kanpde.geom.base import (
-    BOUNDARY_TOL, Geometry, Seed, _allocate, _check_method, _check_n, _rng, _thin, unit_cube,
+    Geometry,
+    Seed,
+    _allocate,
+    _check_method,
+    _check_n,
+    _rng,
+    _thin,
+    unit_cube,
 )
 
 __all__ = ["CSG", "Difference", "Union", "Intersection", "rejection_sample"]
 
 _STEP = 1e-7  # the step h, relative to the domain's scale; above BOUNDARY_TOL, far below any feature size
 _PROBES = 2**14  # fixed-seed probes used to estimate the volume fraction of the bounding box
+_MAX_DRAW = 2**26  # most coordinates drawn at once by rejection (about 0.5 GB)
 
 
 def _volume_fraction(geom: Geometry) -> float:
@@ -42,6 +50,9 @@ def rejection_sample(geom: Geometry, n: int, method: str, rng: np.random.Generat
     frac = _volume_fraction(geom) if fraction is None else fraction
     m = math.ceil(n / frac * 1.1) + 32
     for _ in range(10):
+        if m * geom.dim > _MAX_DRAW:
+            raise ValueError(f"{geom!r} fills only about {frac:.1e} of its bounding box: too thin to draw n={n} "
+                             f"points by rejection")
         x = lo + (hi - lo) * unit_cube(m, geom.dim, method, rng)
         x = x[geom.contains(x)]
         if len(x) >= n:
@@ -130,7 +141,8 @@ class CSG(Geometry):
             order = np.argsort(x[:, 0], kind="stable")
             return x[order], nrm[order]
         m = math.ceil(1.25 * n) + 16
-        for _ in range(10):
+        kept = np.zeros(1, dtype=int)
+        while m * self.dim <= _MAX_DRAW:
             cands = self._candidates(_allocate(m, meas), method, rng, h)
             kept = np.array([len(c[0]) for c in cands])
             drawn = np.array([c[2] for c in cands])
@@ -143,9 +155,12 @@ class CSG(Geometry):
                     perm = rng.permutation(n)  # any prefix is then a fair subsample (boundary selectors use one)
                     return x[perm], nrm[perm]
                 m = math.ceil(m * 1.5 * np.max(counts[kept > 0] / kept[kept > 0], initial=1.0)) + 16
+            elif m >= 2**16:  # no part keeps any boundary point: the domain is empty
+                break
             else:
                 m *= 8
-        raise ValueError(f"{self!r}: found too few boundary points ({int(kept.sum())} of {n}); is the domain empty?")
+        raise ValueError(f"{self!r}: found too few boundary points ({int(kept.sum())} of {n}); is the domain empty "
+                         f"or its boundary too small a part of its parts' boundaries?")
 
     def __repr__(self) -> str:
         return f"({self.a!r} {self.symbol} {self.b!r})"

@@ -7,7 +7,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from kanpde.geom.base import Geometry, Seed, _check_n, _finite_array, _finite_positive, _rng, unit_cube
+from kanpde.geom.base import (
+    Geometry,
+    Seed,
+    _check_n,
+    _finite_array,
+    _finite_positive,
+    _rng,
+    unit_cube,
+    unit_cube_exact,
+)
 
 __all__ = ["Interval", "Box", "Rectangle", "Disk", "Polygon", "LShape", "SpaceTime"]
 
@@ -69,7 +78,7 @@ class Box(Geometry):
             if m == 0:
                 continue
             i, side = divmod(f, 2)
-            u = unit_cube(int(m), d - 1, method, rng)
+            u = unit_cube_exact(int(m), d - 1, method, rng)  # exact: a face needs m points for its m normals
             x = np.insert(lo[np.arange(d) != i] + widths[np.arange(d) != i] * u, i, hi[i] if side else lo[i], axis=1)
             nv = np.zeros((int(m), d))
             nv[:, i] = 1.0 if side else -1.0

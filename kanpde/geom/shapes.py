@@ -9,7 +9,15 @@ import numpy as np
 from scipy.special import ellipe, gammaln, ndtri
 
 from kanpde.geom.base import (
-    Geometry, Seed, _check_method, _check_n, _finite_array, _finite_positive, _rng, _thin, unit_cube_exact,
+    Geometry,
+    Seed,
+    _check_method,
+    _check_n,
+    _finite_array,
+    _finite_positive,
+    _rng,
+    _thin,
+    unit_cube_exact,
 )
 from kanpde.geom.primitives import Polygon
 
