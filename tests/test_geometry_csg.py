@@ -120,12 +120,10 @@ def test_acceptance_square_with_holes_stepping_every_point():
         assert (_hypot(x, c) >= r - 1e-12).all()
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(n for n in CASES if not n.endswith("3d")))
 def test_boundary_is_sampled_in_proportion_to_measure(name):
     """Each part gets the share of points that its piece of the boundary has of the perimeter."""
     dom, dists, perimeter = CASES[name][0](), CASES[name][2], CASES[name][3]
-    if dom.dim != 2:
-        pytest.skip("2-D perimeters")
     xb, _ = dom.sample_boundary(4000, "sobol", 0)
     pieces = {  # length of each part's piece of the boundary, by hand
         "square_minus_4_disks": [4.0] + [0.2 * np.pi] * 4,
@@ -206,8 +204,6 @@ def test_conditions_on_parts_sample_there_with_hole_normals_into_the_hole():
     c = np.array([c for c, _ in HOLES])
     nearest = c[np.argmin(np.linalg.norm(holes["x"][:, None] - c[None], axis=2), 1)]
     np.testing.assert_allclose(holes["normal"], (nearest - holes["x"]) / 0.1, atol=1e-12)  # into the hole
-    sol = kp.train(prob, kp.MLP([2, 8, 1], seed=0), kp.TrainConfig(epochs=2, progress=False, seed=0))
-    assert np.isfinite(sol.history.loss[-1])
 
 
 def test_spacetime_over_a_combined_domain():
