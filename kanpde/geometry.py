@@ -49,7 +49,7 @@ from the base class.  A geometry is then usable as a ``Problem`` domain.
 
 from __future__ import annotations
 
-from kanpde.geom.base import BOUNDARY_TOL, SAMPLING_METHODS, Geometry, Seed, unit_cube, unit_cube_exact
+from kanpde.geom.base import BOUNDARY_TOL, SAMPLING_METHODS, Geometry, PartSelector, Seed, unit_cube, unit_cube_exact
 from kanpde.geom.csg import CSG, Difference, Intersection, Union
 from kanpde.geom.primitives import Box, Disk, Interval, LShape, Polygon, Rectangle, SpaceTime
 from kanpde.geom.shapes import Ball, Ellipse, PointCloud, Triangle
@@ -58,5 +58,5 @@ __all__ = [
     "Geometry", "Interval", "Box", "Rectangle", "Disk", "Polygon", "LShape", "SpaceTime",
     "SAMPLING_METHODS", "unit_cube",
     "Ellipse", "Triangle", "Ball", "PointCloud", "CSG", "Difference", "Union", "Intersection",
-    "BOUNDARY_TOL", "Seed", "unit_cube_exact",
+    "BOUNDARY_TOL", "Seed", "unit_cube_exact", "PartSelector",
 ]

@@ -190,6 +190,10 @@ def test_parts_select_outer_boundary_and_holes():
             dom.on_part(xb, bad)
     with pytest.raises(ValueError, match="part index"):
         dom.part(9)
+    import pickle
+
+    sel = pickle.loads(pickle.dumps(dom.part([1, 2])))  # selectors travel to worker processes
+    np.testing.assert_array_equal(sel(xb), dom.on_part(xb, [1, 2]))
 
 
 def test_conditions_on_parts_sample_there_with_hole_normals_into_the_hole():

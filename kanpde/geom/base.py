@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy.stats import qmc
 
-__all__ = ["Geometry", "SAMPLING_METHODS", "Seed", "unit_cube", "BOUNDARY_TOL"]
+__all__ = ["Geometry", "SAMPLING_METHODS", "Seed", "unit_cube", "BOUNDARY_TOL", "PartSelector"]
 
 SAMPLING_METHODS = ("uniform", "sobol", "lhs", "grid")
 Seed = int | np.random.Generator | None
@@ -190,7 +190,7 @@ class Geometry:
     def part(self, i: int | Sequence[int]) -> Callable[[np.ndarray], np.ndarray]:
         """A boundary selector for conditions: ``Dirichlet(0.0, on=dom.part(0))``."""
         self.on_part(np.zeros((0, self.dim)), i)  # validate the index now
-        return lambda x: self.on_part(x, i)
+        return PartSelector(self, i)
 
     def __sub__(self, other: Geometry) -> Geometry:
         from kanpde.geom.csg import Difference
@@ -206,3 +206,17 @@ class Geometry:
         from kanpde.geom.csg import Intersection
 
         return Intersection(self, other)
+
+
+class PartSelector:
+    """``on=`` selector of the boundary points on part(s) ``index`` of ``geometry`` (picklable, unlike a lambda)."""
+
+    def __init__(self, geometry: Geometry, index: int | Sequence[int]):
+        self.geometry, self.index = geometry, index
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Boolean mask of the points of ``x`` on the selected parts."""
+        return self.geometry.on_part(x, self.index)
+
+    def __repr__(self) -> str:
+        return f"PartSelector({self.geometry!r}, {self.index!r})"
