@@ -20,7 +20,19 @@ from kanpde import geometry, methods, ops  # noqa: E402
 from kanpde.api import get_problem, list_problems, solve  # noqa: E402
 from kanpde.config import TrainConfig  # noqa: E402
 from kanpde.derivatives import DerivativeContext  # noqa: E402
-from kanpde.geometry import Box, Disk, Interval, LShape, Polygon, Rectangle, SpaceTime  # noqa: E402
+from kanpde.geometry import (  # noqa: E402
+    Ball,
+    Box,
+    Disk,
+    Ellipse,
+    Interval,
+    LShape,
+    PointCloud,
+    Polygon,
+    Rectangle,
+    SpaceTime,
+    Triangle,
+)
 from kanpde.history import History  # noqa: E402
 from kanpde.models import MLP  # noqa: E402
 from kanpde.problem import Data, Dirichlet, Initial, Neumann, Periodic, Problem, Robin  # noqa: E402
@@ -32,7 +44,8 @@ __version__ = "0.1.0"
 __all__ = [
     "solve", "train", "load", "list_problems", "get_problem", "TrainConfig", "Solution", "History", "Problem",
     "Dirichlet", "Neumann", "Robin", "Periodic", "Initial", "Data", "Interval", "Box", "Rectangle", "Disk",
-    "Polygon", "LShape", "SpaceTime", "MLP", "KAN", "ops", "geometry", "methods", "DerivativeContext",
+    "Polygon", "LShape", "SpaceTime", "Ellipse", "Triangle", "Ball", "PointCloud", "MLP", "KAN", "ops", "geometry",
+    "methods", "DerivativeContext",
 ]
 
 

@@ -6,293 +6,57 @@ numpy ``float64`` arrays of shape ``(n, dim)``.  Sampling methods:
 * ``"uniform"`` -- i.i.d. uniform;
 * ``"sobol"``   -- scrambled Sobol' sequence (``scipy.stats.qmc``), the default;
 * ``"lhs"``     -- Latin hypercube;
-* ``"grid"``    -- a tensor-product grid (about ``n`` points, exactly ``n`` in 1-D).
+* ``"grid"``    -- a tensor-product grid (about ``n`` points for boxes and disks, exactly ``n`` in
+  1-D and for the shapes added later: ellipses, balls, point clouds and combined domains).
 
 Randomness comes only from the ``seed`` argument (an int or a ``numpy.random.Generator``).
 For space-time problems use :class:`SpaceTime`; time is always the last coordinate.
+
+Primitives: :class:`Interval`, :class:`Box` (:func:`Rectangle`), :class:`Disk`, :class:`Ellipse`,
+:class:`Ball` (any dimension), :class:`Polygon` (:class:`Triangle`, :func:`LShape`),
+:class:`PointCloud` (a domain given by samples).  Bad bounds (non-finite, inverted, non-positive
+radii) raise ``ValueError`` at construction, naming the argument.
+
+Combined domains (constructive solid geometry)::
+
+    dom = Box((-0.5, -0.5), (0.5, 0.5)) - Disk((0.3, 0.3), 0.1) - Disk((-0.3, 0.3), 0.1)
+    dom.parts                       # (Box, Disk, Disk): the primitives, in the order written
+    dom.on_part(x, 0)               # mask: boundary points x on the outer square
+    Dirichlet(0.0, on=dom.part([1, 2]))   # a condition on the two holes only
+
+``a - b`` (difference), ``a | b`` (union) and ``a & b`` (intersection) work in any dimension.
+Interior sampling is by rejection from the bounding box and returns exactly ``n`` points for
+every method (``ValueError`` if the domain looks empty).  Boundary sampling is proportional to
+boundary measure; the normals point out of the domain, so on a hole they point into the hole.
+Part ``i`` of the boundary is the piece of the domain's boundary lying on the boundary of
+``parts[i]`` (to ``BOUNDARY_TOL`` times the largest bounding-box width).
+
+Writing your own geometry: subclass :class:`Geometry` and provide
+
+* ``dim`` -- the number of coordinates;
+* ``bbox`` -- property, ``(lo, hi)`` arrays of the bounding box;
+* ``contains(x)`` -- ``(N,)`` boolean mask of points of ``x`` (``(N, dim)``) in the closed domain;
+* ``sample_boundary(n, method, seed)`` -- ``(points, normals)``, both ``(n, dim)``, normals outward
+  and of unit length;
+* optionally ``sample_interior(n, method, seed)`` -- ``(n, dim)`` points (the default rejects
+  from the bounding box) and ``measure`` (volume);
+* to be combined with ``-``, ``|``, ``&`` (and for ``on_part``): ``boundary_distance(x)`` (distance
+  to the boundary, at least accurate near it) and ``boundary_measure`` (perimeter, surface area).
+
+Everything else (``contains_interior``, ``parts``, ``on_part``, ``part``, the operators) comes
+from the base class.  A geometry is then usable as a ``Problem`` domain.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-
-import numpy as np
-from scipy.stats import qmc
+from kanpde.geom.base import BOUNDARY_TOL, SAMPLING_METHODS, Geometry, PartSelector, Seed, unit_cube, unit_cube_exact
+from kanpde.geom.csg import CSG, Difference, Intersection, Union
+from kanpde.geom.primitives import Box, Disk, Interval, LShape, Polygon, Rectangle, SpaceTime
+from kanpde.geom.shapes import Ball, Ellipse, PointCloud, Triangle
 
 __all__ = [
     "Geometry", "Interval", "Box", "Rectangle", "Disk", "Polygon", "LShape", "SpaceTime",
     "SAMPLING_METHODS", "unit_cube",
+    "Ellipse", "Triangle", "Ball", "PointCloud", "CSG", "Difference", "Union", "Intersection",
+    "BOUNDARY_TOL", "Seed", "unit_cube_exact", "PartSelector",
 ]
-
-SAMPLING_METHODS = ("uniform", "sobol", "lhs", "grid")
-Seed = int | np.random.Generator | None
-
-
-def _rng(seed: Seed) -> np.random.Generator:
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-
-
-def _check_n(n: int, what: str = "n") -> int:
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"{what} must be a positive integer, got {n!r}")
-    return int(n)
-
-
-def unit_cube(n: int, dim: int, method: str = "sobol", seed: Seed = None) -> np.ndarray:
-    """``n`` points in ``[0, 1]^dim`` by the given sampling method."""
-    n = _check_n(n)
-    if method not in SAMPLING_METHODS:
-        raise ValueError(f"unknown sampling method {method!r}; known: {list(SAMPLING_METHODS)}")
-    rng = _rng(seed)
-    if method == "uniform":
-        return rng.random((n, dim))
-    if method == "sobol":
-        eng = qmc.Sobol(dim, scramble=True, seed=rng)
-        m = math.ceil(math.log2(n))
-        return eng.random_base2(m)[:n]
-    if method == "lhs":
-        return qmc.LatinHypercube(dim, seed=rng).random(n)
-    per = max(2, round(n ** (1.0 / dim))) if dim > 1 else n
-    if dim == 1:
-        return ((np.arange(n) + 0.5) / n)[:, None]
-    axes = [(np.arange(per) + 0.5) / per] * dim
-    return np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, dim)
-
-
-class Geometry:
-    """A domain in R^dim: bounding box, membership, interior and boundary sampling."""
-
-    dim: int
-
-    @property
-    def bbox(self) -> tuple[np.ndarray, np.ndarray]:
-        """Lower and upper corners of the bounding box."""
-        raise NotImplementedError
-
-    def contains(self, x: np.ndarray) -> np.ndarray:
-        """Boolean mask of points inside the closed domain."""
-        raise NotImplementedError
-
-    def sample_interior(self, n: int, method: str = "sobol", seed: Seed = None) -> np.ndarray:
-        """``n`` points inside the domain (rejection from the bounding box by default)."""
-        n = _check_n(n)
-        lo, hi = self.bbox
-        rng = _rng(seed)
-        out, have, tries = [], 0, 0
-        while have < n:
-            m = max(2 * (n - have), 64)
-            x = lo + (hi - lo) * unit_cube(m, self.dim, method if tries == 0 else "uniform", rng)
-            x = x[self.contains(x)]
-            out.append(x)
-            have += len(x)
-            tries += 1
-            if tries > 100:
-                raise RuntimeError(f"{self!r}: rejection sampling found only {have} of {n} points")
-        x = np.concatenate(out)
-        if method == "grid" and len(out[0]) >= n:  # thin the grid evenly; a prefix is one corner of it
-            return out[0][np.linspace(0, len(out[0]) - 1, n).round().astype(int)]
-        return x[:n]
-
-    def sample_boundary(self, n: int, method: str = "sobol", seed: Seed = None) -> tuple[np.ndarray, np.ndarray]:
-        """``n`` boundary points and their outward unit normals."""
-        raise NotImplementedError
-
-
-class Box(Geometry):
-    """Axis-aligned box ``[lo_0, hi_0] x ... x [lo_{d-1}, hi_{d-1}]``."""
-
-    def __init__(self, lo: Sequence[float], hi: Sequence[float]):
-        lo = np.atleast_1d(np.asarray(lo, dtype=float))
-        hi = np.atleast_1d(np.asarray(hi, dtype=float))
-        if lo.shape != hi.shape or lo.ndim != 1:
-            raise ValueError(f"lo and hi must be 1-D of equal length, got {lo.tolist()} and {hi.tolist()}")
-        bad = np.nonzero(~(lo < hi))[0]
-        if len(bad):
-            i = int(bad[0])
-            raise ValueError(f"lower bound must be below upper bound in every dimension; dimension {i} has "
-                             f"lo={lo[i]} >= hi={hi[i]}")
-        self.lo, self.hi, self.dim = lo, hi, len(lo)
-
-    @property
-    def bbox(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.lo.copy(), self.hi.copy()
-
-    def contains(self, x: np.ndarray) -> np.ndarray:
-        eps = 1e-12 * (self.hi - self.lo)
-        return np.all((x >= self.lo - eps) & (x <= self.hi + eps), axis=1)
-
-    def sample_interior(self, n: int, method: str = "sobol", seed: Seed = None) -> np.ndarray:
-        return self.lo + (self.hi - self.lo) * unit_cube(n, self.dim, method, seed)
-
-    def sample_boundary(self, n: int, method: str = "sobol", seed: Seed = None) -> tuple[np.ndarray, np.ndarray]:
-        n = _check_n(n)
-        d, lo, hi = self.dim, self.lo, self.hi
-        if d == 1:
-            return np.array([lo, hi]), np.array([[-1.0], [1.0]])
-        widths = hi - lo
-        areas = np.array([np.prod(np.delete(widths, i)) for i in range(d)])
-        faces = np.repeat(areas, 2) / (2 * areas.sum())  # face 2i at lo_i, 2i+1 at hi_i
-        counts = np.floor(faces * n).astype(int)
-        counts[np.argsort(-(faces * n - counts))[: n - counts.sum()]] += 1
-        rng = _rng(seed)
-        pts, nrm = [], []
-        for f, m in enumerate(counts):
-            if m == 0:
-                continue
-            i, side = divmod(f, 2)
-            u = unit_cube(int(m), d - 1, method, rng)
-            x = np.insert(lo[np.arange(d) != i] + widths[np.arange(d) != i] * u, i, hi[i] if side else lo[i], axis=1)
-            nv = np.zeros((int(m), d))
-            nv[:, i] = 1.0 if side else -1.0
-            pts.append(x)
-            nrm.append(nv)
-        return np.concatenate(pts), np.concatenate(nrm)
-
-    def __repr__(self) -> str:
-        return f"Box(lo={self.lo.tolist()}, hi={self.hi.tolist()})"
-
-
-class Interval(Box):
-    """The interval ``[a, b]``; its boundary is the two end points."""
-
-    def __init__(self, a: float, b: float):
-        super().__init__([a], [b])
-
-    def __repr__(self) -> str:
-        return f"Interval({self.lo[0]}, {self.hi[0]})"
-
-
-def Rectangle(x0: float, x1: float, y0: float, y1: float) -> Box:
-    """The rectangle ``[x0, x1] x [y0, y1]``."""
-    return Box([x0, y0], [x1, y1])
-
-
-class Disk(Geometry):
-    """Closed disk of the given centre and radius in R^2."""
-
-    def __init__(self, center: Sequence[float] = (0.0, 0.0), radius: float = 1.0):
-        if not radius > 0:
-            raise ValueError(f"radius must be positive, got {radius!r}")
-        self.center, self.radius, self.dim = np.asarray(center, dtype=float), float(radius), 2
-
-    @property
-    def bbox(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.center - self.radius, self.center + self.radius
-
-    def contains(self, x: np.ndarray) -> np.ndarray:
-        return np.sum((x - self.center) ** 2, axis=1) <= self.radius**2 * (1 + 1e-12)
-
-    def sample_interior(self, n: int, method: str = "sobol", seed: Seed = None) -> np.ndarray:
-        u = unit_cube(n, 2, method, seed)  # area-preserving polar map keeps low discrepancy
-        r, th = self.radius * np.sqrt(u[:, 0]), 2 * np.pi * u[:, 1]
-        return self.center + np.stack([r * np.cos(th), r * np.sin(th)], 1)
-
-    def sample_boundary(self, n: int, method: str = "sobol", seed: Seed = None) -> tuple[np.ndarray, np.ndarray]:
-        th = 2 * np.pi * unit_cube(n, 1, method, seed)[:, 0]
-        nrm = np.stack([np.cos(th), np.sin(th)], 1)
-        return self.center + self.radius * nrm, nrm
-
-    def __repr__(self) -> str:
-        return f"Disk(center={self.center.tolist()}, radius={self.radius})"
-
-
-class Polygon(Geometry):
-    """Simple polygon in R^2 from its vertices (either orientation)."""
-
-    def __init__(self, vertices: Sequence[Sequence[float]]):
-        v = np.asarray(vertices, dtype=float)
-        if v.ndim != 2 or v.shape[1] != 2 or len(v) < 3:
-            raise ValueError(f"vertices must be an (m >= 3, 2) array, got shape {v.shape}")
-        area2 = np.sum(v[:, 0] * np.roll(v[:, 1], -1) - np.roll(v[:, 0], -1) * v[:, 1])
-        if area2 == 0:
-            raise ValueError("polygon has zero area")
-        self.vertices = v if area2 > 0 else v[::-1].copy()  # counter-clockwise
-        self.dim = 2
-        e = np.roll(self.vertices, -1, 0) - self.vertices
-        self._edges, self._lengths = e, np.linalg.norm(e, axis=1)
-        self._normals = np.stack([e[:, 1], -e[:, 0]], 1) / self._lengths[:, None]  # outward for CCW
-
-    @property
-    def bbox(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.vertices.min(0), self.vertices.max(0)
-
-    def contains(self, x: np.ndarray) -> np.ndarray:
-        from matplotlib.path import Path
-
-        return Path(self.vertices).contains_points(x, radius=1e-9) | self._on_boundary(x)
-
-    def _on_boundary(self, x: np.ndarray, tol: float = 1e-10) -> np.ndarray:
-        a = self.vertices[None]
-        p = x[:, None, :] - a
-        t = np.clip(np.sum(p * self._edges[None], -1) / self._lengths[None] ** 2, 0, 1)
-        dist = np.linalg.norm(p - t[..., None] * self._edges[None], axis=-1)
-        return np.any(dist <= tol, axis=1)
-
-    def sample_boundary(self, n: int, method: str = "sobol", seed: Seed = None) -> tuple[np.ndarray, np.ndarray]:
-        s = unit_cube(n, 1, method, seed)[:, 0] * self._lengths.sum()
-        cum = np.concatenate([[0.0], np.cumsum(self._lengths)])
-        k = np.clip(np.searchsorted(cum, s, side="right") - 1, 0, len(self._lengths) - 1)
-        t = (s - cum[k]) / self._lengths[k]
-        return self.vertices[k] + t[:, None] * self._edges[k], self._normals[k].copy()
-
-    def __repr__(self) -> str:
-        return f"Polygon({self.vertices.tolist()})"
-
-
-def LShape() -> Polygon:
-    """The L-shaped domain ``[-1, 1]^2`` minus ``(0, 1] x [-1, 0)`` (re-entrant corner at 0)."""
-    return Polygon([(-1, -1), (0, -1), (0, 0), (1, 0), (1, 1), (-1, 1)])
-
-
-class SpaceTime(Geometry):
-    """Product ``space x [t0, t1]``; time is the last coordinate.
-
-    The boundary is the lateral boundary ``(boundary of space) x [t0, t1]``; the initial slice
-    ``space x {t0}`` is sampled by :meth:`sample_initial`.
-    """
-
-    def __init__(self, space: Geometry, t0: float, t1: float):
-        if not t0 < t1:
-            raise ValueError(f"time span must have t0 < t1, got t0={t0}, t1={t1}")
-        self.space, self.t0, self.t1, self.dim = space, float(t0), float(t1), space.dim + 1
-
-    @property
-    def bbox(self) -> tuple[np.ndarray, np.ndarray]:
-        lo, hi = self.space.bbox
-        return np.append(lo, self.t0), np.append(hi, self.t1)
-
-    def contains(self, x: np.ndarray) -> np.ndarray:
-        return self.space.contains(x[:, :-1]) & (x[:, -1] >= self.t0) & (x[:, -1] <= self.t1)
-
-    def sample_interior(self, n: int, method: str = "sobol", seed: Seed = None) -> np.ndarray:
-        n = _check_n(n)
-        rng = _rng(seed)
-        if isinstance(self.space, Box):
-            return Box(*self.bbox).sample_interior(n, method, rng)
-        if method == "grid":  # tensor product of a space grid and a time grid, about n points
-            xs = self.space.sample_interior(max(1, round(n ** (self.space.dim / self.dim))), method, rng)
-            nt = max(2, round(n / len(xs)))
-            t = self.t0 + (self.t1 - self.t0) * unit_cube(nt, 1, method, rng)
-            return np.concatenate([np.repeat(xs, nt, 0), np.tile(t, (len(xs), 1))], 1)
-        xs = self.space.sample_interior(n, method, rng)
-        t = self.t0 + (self.t1 - self.t0) * unit_cube(n, 1, method, rng)
-        return np.concatenate([xs, t[rng.permutation(n)]], 1)
-
-    def sample_boundary(self, n: int, method: str = "sobol", seed: Seed = None) -> tuple[np.ndarray, np.ndarray]:
-        n = _check_n(n)
-        rng = _rng(seed)
-        xs, nrm = self.space.sample_boundary(n, method, rng)
-        if len(xs) < n:  # 1-D space: the two end points, alternating, spread over time
-            reps = math.ceil(n / len(xs))
-            xs, nrm = np.tile(xs, (reps, 1))[:n], np.tile(nrm, (reps, 1))[:n]
-        t = self.t0 + (self.t1 - self.t0) * unit_cube(len(xs), 1, method, rng)
-        return np.concatenate([xs, t], 1), np.concatenate([nrm, np.zeros((len(xs), 1))], 1)
-
-    def sample_initial(self, n: int, method: str = "sobol", seed: Seed = None) -> np.ndarray:
-        """``n`` points on the initial slice ``t = t0``."""
-        xs = self.space.sample_interior(n, method, seed)
-        return np.concatenate([xs, np.full((len(xs), 1), self.t0)], 1)
-
-    def __repr__(self) -> str:
-        return f"SpaceTime({self.space!r}, {self.t0}, {self.t1})"

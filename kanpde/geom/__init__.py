@@ -1,0 +1,1 @@
+"""Geometry implementation modules; import from :mod:`kanpde.geometry`."""
