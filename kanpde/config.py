@@ -84,8 +84,8 @@ class TrainConfig:
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
-            kind, optional = FIELD_KINDS.get(f.name, (None, True))
-            if kind is not None:
+            kind, optional = FIELD_KINDS.get(f.name, ("own", True))
+            if kind != "own":
                 object.__setattr__(self, f.name, _check_kind(f.name, getattr(self, f.name), kind, optional))
         for name in ("epochs", "lbfgs_history", "n_interior", "n_boundary", "n_initial", "resample_every", "n_eval",
                      "log_every", "threads", "update_grid_every", "update_grid_until"):
@@ -183,7 +183,8 @@ class TrainConfig:
         return cls(**dict(d))
 
 
-#: the type of each field: ``name -> (kind, None allowed)``; kinds are checked by :func:`_check_kind`
+#: the type of each field: ``name -> (kind, None allowed)``; kinds are checked by :func:`_check_kind`,
+#: except ``"own"``: a field whose type no kind describes, checked by its own code in ``__post_init__``
 FIELD_KINDS: dict[str, tuple[str, bool]] = {
     "epochs": ("int", False), "optimizer": ("str", False), "lr": ("float", False), "schedule": ("str", True),
     "lr_final": ("float", False), "lbfgs_epochs": ("int", True), "lbfgs_lr": ("float", False),
