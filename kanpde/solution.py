@@ -105,6 +105,10 @@ class Solution:
         except (pickle.PicklingError, AttributeError, TypeError) as e:
             raise TypeError(f"cannot save the model of class {name!r}: {e}") from e
         data = _pack(buf.getvalue(), model_class=name)
+        if not path.parent.is_dir():
+            raise FileNotFoundError(f"cannot save to {path}: directory {path.parent} does not exist")
+        if path.is_dir():
+            raise IsADirectoryError(f"cannot save to {path}: it is a directory; give a file name")
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             tmp.write_bytes(data)

@@ -145,6 +145,14 @@ def test_save_replaces_the_file_whole(sol, saved):
     kp.load(saved)
 
 
+def test_save_into_a_missing_directory_or_onto_a_directory_names_the_path(sol, tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"no_such_dir.*does not exist"):
+        sol.save(tmp_path / "no_such_dir" / "s.pt")
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        sol.save(tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
 def test_model_class_defined_in_a_function_is_refused_at_save(sol, tmp_path):
     class Inner(torch.nn.Module):
         def __init__(self):
