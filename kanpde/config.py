@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from kanpde.geometry import SAMPLING_METHODS
@@ -86,17 +90,17 @@ class TrainConfig:
         from kanpde.methods import build_all
 
         object.__setattr__(self, "methods", build_all(self.methods))
-        def positive(name, allow_none=False):
+        for f in dataclasses.fields(self):
+            kind, optional = FIELD_KINDS.get(f.name, ("own", True))
+            if kind != "own":
+                object.__setattr__(self, f.name, _check_kind(f.name, getattr(self, f.name), kind, optional))
+        for name in ("epochs", "lbfgs_history", "n_interior", "n_boundary", "n_initial", "resample_every", "n_eval",
+                     "log_every", "threads", "update_grid_every", "update_grid_until"):
             v = getattr(self, name)
-            if v is None and allow_none:
-                return
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            if v is not None and v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
-
-        positive("epochs")
-        for name in ("n_interior", "n_boundary", "n_initial", "resample_every", "n_eval", "log_every",
-                     "threads", "update_grid_every", "update_grid_until"):
-            positive(name, allow_none=True)
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; known: {list(OPTIMIZERS)}")
         if self.schedule not in SCHEDULES:
@@ -105,25 +109,38 @@ class TrainConfig:
             raise ValueError(f"unknown sampling method {self.sampling!r}; known: {list(SAMPLING_METHODS)}")
         if self.dtype not in DTYPES:
             raise ValueError(f"unknown dtype {self.dtype!r}; known: {list(DTYPES)}")
-        if not (self.lr > 0 and self.lbfgs_lr > 0):
-            raise ValueError(f"learning rates must be positive, got lr={self.lr}, lbfgs_lr={self.lbfgs_lr}")
+        for name in ("lr", "lbfgs_lr", "lr_final"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v > 0):
+                raise ValueError(f"{name} must be a finite positive number, got {v!r}"
+                                 + (" (a fraction of lr)" if name == "lr_final" else ""))
+        for name in ("reg", "reg_l1", "reg_entropy"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
         lbfgs = self.lbfgs_epochs
-        if self.optimizer == "adam+lbfgs" and lbfgs is not None and not 0 <= lbfgs <= self.epochs:
+        if lbfgs is not None and lbfgs < 0:
+            raise ValueError(f"lbfgs_epochs must be >= 0, got {lbfgs}")
+        if self.optimizer == "adam+lbfgs" and lbfgs is not None and not lbfgs <= self.epochs:
             raise ValueError(f"lbfgs_epochs must be in [0, epochs={self.epochs}], got {self.lbfgs_epochs}")
         if self.derivatives not in ("auto", "jet", "autograd"):
             raise ValueError(f"derivatives must be 'auto', 'jet' or 'autograd', got {self.derivatives!r}")
-        if self.reg < 0:
-            raise ValueError(f"reg must be >= 0, got {self.reg}")
-        if not self.lr_final > 0:
-            raise ValueError(f"lr_final must be a positive fraction of lr, got {self.lr_final}")
         if self.max_time is not None and not self.max_time > 0:
             raise ValueError(f"max_time must be positive seconds, got {self.max_time}")
+        if self.grid_eps is not None and not 0.0 <= self.grid_eps <= 1.0:
+            raise ValueError(f"grid_eps must lie in [0, 1], got {self.grid_eps}")
+        for k, v in (self.weights or {}).items():
+            if not (math.isfinite(v) and v >= 0):
+                raise ValueError(f"weights[{k!r}] must be a finite number >= 0, got {v!r}")
         if self.grid_schedule is not None:
-            sched = {int(k): int(v) for k, v in dict(self.grid_schedule).items()}
+            sched = self.grid_schedule
             if any(k < 0 or v < 1 for k, v in sched.items()):
-                raise ValueError(f"grid_schedule maps epochs >= 0 to grid sizes >= 1, got {dict(self.grid_schedule)}")
+                raise ValueError(f"grid_schedule maps epochs >= 0 to grid sizes >= 1, got {sched}")
             object.__setattr__(self, "grid_schedule", dict(sorted(sched.items())))
-        object.__setattr__(self, "device", str(self.device))
+        try:
+            torch.device(self.device)
+        except (RuntimeError, ValueError) as e:
+            raise ValueError(f"device {self.device!r} is not a torch device ({e}); use e.g. 'cpu' or 'cuda'") from None
         if self.device.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError(f"device {self.device!r} requested but CUDA is not available; use device='cpu'")
 
@@ -166,5 +183,104 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TrainConfig:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict` (unknown keys raise, naming the known fields)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        bad = sorted(set(d) - known)
+        if bad:
+            raise TypeError(f"unknown TrainConfig field(s) {bad}; known: {sorted(known)}")
         return cls(**dict(d))
+
+
+#: the type of each field: ``name -> (kind, None allowed)``; kinds are checked by :func:`_check_kind`,
+#: except ``"own"``: a field whose type no kind describes, checked by its own code in ``__post_init__``
+FIELD_KINDS: dict[str, tuple[str, bool]] = {
+    "epochs": ("int", False), "optimizer": ("str", False), "lr": ("float", False), "schedule": ("str", True),
+    "lr_final": ("float", False), "lbfgs_epochs": ("int", True), "lbfgs_lr": ("float", False),
+    "lbfgs_history": ("int", False), "n_interior": ("int", True), "n_boundary": ("int", True),
+    "n_initial": ("int", True), "sampling": ("str", False), "resample_every": ("int", True),
+    "weights": ("weights", True), "n_eval": ("int", True), "log_every": ("int", True), "seed": ("int", False),
+    "dtype": ("str", False), "device": ("device", False), "threads": ("int", True), "derivatives": ("str", False),
+    "progress": ("bool", False), "max_time": ("float", True), "grid_schedule": ("grid_schedule", True),
+    "update_grid_every": ("int", True), "update_grid_until": ("int", True), "grid_eps": ("float", True),
+    "reg": ("float", False), "reg_l1": ("float", False), "reg_entropy": ("float", False),
+    "checkpoint": ("path", True), "methods": ("own", True),
+}
+
+_ALLOWED = {"int": "an integer", "float": "a real number (float or int)", "bool": "True or False",
+            "str": "a string", "device": "a string or torch.device", "path": "a file path (str or os.PathLike)",
+            "weights": "a mapping {term name: weight}",
+            "grid_schedule": "a mapping {epoch: grid size} of integers"}
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+
+
+def _is_real(v: Any) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+
+
+def _show(v: Any) -> str:
+    r = repr(v)
+    return (r if len(r) <= 60 else r[:57] + "...") + f" ({type(v).__name__})"
+
+
+def _to_float(name: str, v: Any) -> float:
+    try:
+        return float(v)
+    except OverflowError:
+        raise ValueError(f"{name} is too large for a float, got {_show(v)}") from None
+
+
+def _check_kind(name: str, v: Any, kind: str, optional: bool) -> Any:
+    """``v`` in its canonical plain-Python form if it is of ``kind``, else a TypeError naming field and value."""
+    if v is None and optional:
+        return None
+
+    def bad(what: str = f"TrainConfig.{name}", allowed: str = _ALLOWED[kind], val: Any = v) -> TypeError:
+        return TypeError(f"{what} must be {allowed}{' or None' if optional and what.endswith(name) else ''}, "
+                         f"got {_show(val)}")
+
+    if kind == "int":
+        if not _is_int(v):
+            raise bad()
+        return int(v)
+    if kind == "float":
+        if not _is_real(v):
+            raise bad()
+        return _to_float(name, v)
+    if kind == "bool":
+        if not isinstance(v, (bool, np.bool_)):
+            raise bad()
+        return bool(v)
+    if kind == "str":
+        if not isinstance(v, str):
+            raise bad()
+        return v
+    if kind == "device":
+        if not isinstance(v, (str, torch.device)):
+            raise bad()
+        return str(v)
+    if kind == "path":
+        if not isinstance(v, (str, os.PathLike)):
+            raise bad()
+        return os.fspath(v)
+    if not isinstance(v, Mapping):
+        raise bad()
+    out: dict[Any, Any] = {}
+    for k, x in v.items():
+        if kind == "weights":
+            if not isinstance(k, str):
+                raise bad(f"TrainConfig.{name} keys", "term names (strings)", k)
+            if not _is_real(x):
+                raise bad(f"TrainConfig.{name}[{k!r}]", _ALLOWED["float"], x)
+            out[k] = _to_float(f"{name}[{k!r}]", x)
+        else:  # grid_schedule; JSON turns its epoch keys into strings
+            if isinstance(k, str) and k.strip().lstrip("-").isdigit():
+                k = int(k)
+            if not _is_int(k):
+                raise bad(f"TrainConfig.{name} keys", "epochs (integers, or their decimal strings)", k)
+            if not _is_int(x):
+                raise bad(f"TrainConfig.{name}[{k!r}]", _ALLOWED["int"], x)
+            out[int(k)] = int(x)
+    return out

@@ -207,9 +207,9 @@ def test_catalog_size_and_required_names():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_problem_metadata(name):
-    t = time.perf_counter()
+    t = time.process_time()
     p = kp.get_problem(name)
-    assert time.perf_counter() - t < 0.1, "building a problem must be cheap"
+    assert time.process_time() - t < 0.1, "building a problem must be cheap"
     assert p.name == name and p.has_truth
     assert p.tags and set(p.tags) <= TAGS, p.tags
     assert p.d_in == p.domain.dim and p.d_out >= 1
