@@ -89,8 +89,8 @@ class History:
             return v
         return clean({"epoch": self.epoch, "loss": self.loss, "rel_l2": self.rel_l2, "max_err": self.max_err,
                       "wall_time": self.wall_time, "terms": self.terms, "weights": self.weights,
-                      "n_params": self.n_params, "n_flops": self.n_flops, "diverged": self.diverged, "message": self.message,
-                      "meta": self.meta})
+                      "n_params": self.n_params, "n_flops": self.n_flops, "diverged": self.diverged,
+                      "message": self.message, "meta": self.meta})
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> History:

@@ -103,7 +103,7 @@ def test_nan_guard_stops_and_keeps_last_good_weights():
     assert good == max(h.meta["diverged_at"] - 2, 0)  # Adam: weights after e-1 already gave inf at epoch e
     for p, q in zip(sol.model.parameters(), seen[good]):
         assert torch.equal(p.detach(), q)
-    assert not math.isfinite(h.loss[-1])  # the last row logged the weights that diverged
+    assert math.isfinite(h.loss[-1]) and h.epoch[-1] == h.meta["diverged_at"]  # the last row: the returned weights
 
 
 def test_callback_can_stop_training():
@@ -193,7 +193,7 @@ def test_unknown_problem_and_model_list_the_known_names():
 
 
 def test_kan_options_on_an_mlp_are_refused():
-    with pytest.raises(ValueError, match="grid_schedule needs a model with .refine"):
+    with pytest.raises(ValueError, match="GridSchedule needs a model with .refine"):
         kp.solve("exp_decay", "mlp", epochs=5, grid_schedule={0: 5, 2: 10}, progress=False)
 
 
