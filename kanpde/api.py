@@ -59,7 +59,7 @@ def solve(problem: str | Problem, model: str | nn.Module = "mlp", *, widths: Seq
     if isinstance(model, str):
         if "seed" in mkw:
             model_args["seed"] = config.seed  # one seed for initialisation and sampling
-        net = build_model(model, prob.d_in, prob.d_out, widths, **model_args)
+        net = build_model(model, prob.n_features, prob.d_out, widths, **model_args)
     else:
         if widths is not None:
             raise TypeError("widths applies only when the model is given by name")

@@ -12,6 +12,7 @@ respect to the physical coordinates.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -29,17 +30,31 @@ DERIVATIVE_MODES = ("auto", "jet", "autograd")
 
 
 class InputScaling:
-    """The fixed affine map ``z = 2 (x - lo) / (hi - lo) - 1`` from the bounding box onto ``[-1, 1]^d``.
+    """The fixed input layer in front of every model: the bounding box onto ``[-1, 1]^d``, plus periodic features.
 
-    The same map is applied in front of every model (MLP and KAN alike); it has no trainable
-    parameters, and derivatives are always taken with respect to ``x``.
+    Each coordinate is mapped by ``z = 2 (x - lo) / (hi - lo) - 1``.  A coordinate listed in
+    ``periodic`` (from ``Periodic(dim, hard=True)``) is fed instead as the two features
+    ``(cos(pi z), sin(pi z))``, so every function of the features has period ``hi - lo`` in it, and
+    the periodic condition (values and all derivatives) holds exactly for any weights.  The model
+    then takes ``d + len(periodic)`` inputs (:attr:`n_features`), in coordinate order, with the two
+    features of a periodic coordinate in its place.  The map has no trainable parameters and is the
+    same for MLP and KAN; derivatives are always taken with respect to ``x``.
     """
 
-    def __init__(self, lo: np.ndarray, hi: np.ndarray):
+    def __init__(self, lo: np.ndarray, hi: np.ndarray, periodic: tuple[int, ...] = ()):
         lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
         self.lo, self.hi = lo, hi
+        self.periodic = tuple(sorted({int(i) for i in periodic}))
+        bad = [i for i in self.periodic if not 0 <= i < len(lo)]
+        if bad:
+            raise ValueError(f"periodic coordinate(s) {bad} out of range for {len(lo)} inputs")
         self._scale = torch.as_tensor(2.0 / (hi - lo), dtype=torch.float64)
         self._shift = torch.as_tensor((lo + hi) / 2.0, dtype=torch.float64)
+
+    @property
+    def n_features(self) -> int:
+        """Number of model inputs."""
+        return len(self.lo) + len(self.periodic)
 
     def scale(self, like: Tensor) -> Tensor:
         """The per-coordinate factor ``dz/dx`` on ``like``'s dtype and device."""
@@ -47,11 +62,52 @@ class InputScaling:
 
     def __call__(self, x: Tensor) -> Tensor:
         """Map physical points to model inputs."""
-        return (x - self._shift.to(x)) * self._scale.to(x)
+        z = (x - self._shift.to(x)) * self._scale.to(x)
+        if not self.periodic:
+            return z
+        cols = []
+        for i in range(z.shape[1]):
+            if i in self.periodic:
+                cols += [torch.cos(math.pi * z[:, i]), torch.sin(math.pi * z[:, i])]
+            else:
+                cols.append(z[:, i])
+        return torch.stack(cols, 1)
+
+    def jet(self, x: Tensor, order: int) -> Tensor:
+        """The model inputs with their first and pure second derivatives in ``x``, as a jet ``(R, N, F)``."""
+        z = (x - self._shift.to(x)) * self._scale.to(x)
+        if not self.periodic:
+            return seed_jet(z, self.scale(x), order)
+        n, d = z.shape
+        sc = self.scale(x)
+        F = self.n_features
+        rows = x.new_zeros(1 + d * order, n, F)
+        j = 0
+        for i in range(d):
+            if i in self.periodic:
+                w = math.pi * sc[i]
+                c, s = torch.cos(math.pi * z[:, i]), torch.sin(math.pi * z[:, i])
+                rows[0, :, j], rows[0, :, j + 1] = c, s
+                if order >= 1:
+                    rows[1 + i, :, j], rows[1 + i, :, j + 1] = -w * s, w * c
+                if order >= 2:
+                    rows[1 + d + i, :, j], rows[1 + d + i, :, j + 1] = -w * w * c, -w * w * s
+                j += 2
+            else:
+                rows[0, :, j] = z[:, i]
+                if order >= 1:
+                    rows[1 + i, :, j] = sc[i]
+                j += 1
+        return rows
 
     def to_dict(self) -> dict:
         """Plain-data form."""
-        return {"lo": self.lo.tolist(), "hi": self.hi.tolist()}
+        return {"lo": self.lo.tolist(), "hi": self.hi.tolist(), "periodic": list(self.periodic)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> InputScaling:
+        """Inverse of :meth:`to_dict`."""
+        return cls(d["lo"], d["hi"], tuple(d.get("periodic", ())))
 
 
 class ResidualLoss:
@@ -69,8 +125,10 @@ class ResidualLoss:
         self.n_boundary = _positive("n_boundary", n_boundary, problem.n_boundary)
         self.n_initial = _positive("n_initial", n_initial, problem.n_initial)
         self.method, self.derivatives, self.dtype, self.device = method, derivatives, dtype, torch.device(device)
-        self.scaling = InputScaling(*problem.domain.bbox)
-        self.slots: list = ([None] if problem.residual is not None else []) + list(problem.conditions)
+        self.scaling = InputScaling(*problem.domain.bbox, periodic=problem.periodic_dims)
+        # conditions that hold by construction (hard periodicity) are no loss terms
+        self.slots: list = ([None] if problem.residual is not None else []) + [
+            c for c in problem.conditions if not getattr(c, "hard", False)]
         self.names = self._term_names()
         weights = dict(weights or {})
         unknown = set(weights) - set(self.names)
@@ -286,7 +344,7 @@ class _Batch:
         # derives from u (u[:, 1:2], u**2, ...) is differentiable w.r.t. that term's x
         self.xs = [X[sl].clone().requires_grad_(True) if grad else X[sl] for sl in self.slices]
         self.X = X
-        self.T0 = None if grad else seed_jet(loss.scaling(X), loss.scaling.scale(X), loss.order)
+        self.T0 = None if grad else loss.scaling.jet(X, loss.order)
         self.data = None if data is None else self._prepare(data)
 
     def _prepare(self, pts: list[dict]) -> list[dict]:

@@ -175,11 +175,17 @@ class Robin(_Valued):
 
 @dataclass(frozen=True)
 class Periodic(Condition):
-    """``u`` (and its first derivative across, when ``derivative=True``) equal on the two faces of ``dim``."""
+    """``u`` (and its first derivative across, when ``derivative=True``) equal on the two faces of ``dim``.
+
+    ``hard=True`` makes it exact instead of penalised: coordinate ``dim`` reaches the model as
+    ``(cos, sin)`` features of period ``hi - lo`` (see :class:`kanpde.loss.InputScaling`), so ``u``
+    and all its derivatives are periodic for any weights and the condition adds no loss term.
+    """
 
     dim: int = 0
     derivative: bool = True
     component: int | Sequence[int] | None = None
+    hard: bool = False
     kind = "periodic"
 
     @property
@@ -382,11 +388,27 @@ class Problem:
             if not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
         object.__setattr__(self, "conditions", tuple(self.conditions))
+        for c in self.conditions:
+            if isinstance(c, Periodic) and c.hard:
+                space = self.domain.space if isinstance(self.domain, SpaceTime) else self.domain
+                if not isinstance(space, Box) or not 0 <= c.dim < space.dim:
+                    raise ValueError(f"Periodic(hard=True) needs a box-shaped space and dim < {space.dim}, got "
+                                     f"dim={c.dim} on {self.domain!r}")
 
     @property
     def d_in(self) -> int:
         """Number of input coordinates (space, then time)."""
         return self.domain.dim
+
+    @property
+    def periodic_dims(self) -> tuple[int, ...]:
+        """Coordinates made exactly periodic by ``Periodic(dim, hard=True)`` conditions."""
+        return tuple(sorted({c.dim for c in self.conditions if isinstance(c, Periodic) and c.hard}))
+
+    @property
+    def n_features(self) -> int:
+        """Number of model inputs: one per coordinate, two for an exactly periodic one."""
+        return self.d_in + len(self.periodic_dims)
 
     @property
     def has_truth(self) -> bool:

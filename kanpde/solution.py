@@ -264,4 +264,4 @@ def load(path: str | Path, problem: Problem | None = None) -> Solution:
         raise ValueError(f"{where} holds a solution with {len(sc['lo'])} input(s); problem {problem.name!r} "
                          f"has d_in={problem.d_in}")
     return Solution(problem=problem, model=model, config=TrainConfig.from_dict(blob["config"]),
-                    history=History.from_dict(blob["history"]), scaling=InputScaling(sc["lo"], sc["hi"]))
+                    history=History.from_dict(blob["history"]), scaling=InputScaling.from_dict(sc))

@@ -33,20 +33,22 @@ def check_model(problem: Problem, model: nn.Module) -> None:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     d_in, d_out = getattr(model, "d_in", None), getattr(model, "d_out", None)
-    if d_in is not None and d_in != problem.d_in:
-        raise ValueError(f"model takes {d_in} inputs but problem {problem.name!r} has {problem.d_in} "
-                         f"(coordinates: space then time); use widths starting with {problem.d_in}")
+    if d_in is not None and d_in != problem.n_features:
+        extra = (f", {problem.d_in} coordinates with {list(problem.periodic_dims)} fed as (cos, sin) pairs by "
+                 f"Periodic(hard=True)" if problem.periodic_dims else " (coordinates: space then time)")
+        raise ValueError(f"model takes {d_in} inputs but problem {problem.name!r} has {problem.n_features}{extra}; "
+                         f"use widths starting with {problem.n_features}")
     if d_out is not None and d_out != problem.d_out:
         raise ValueError(f"model gives {d_out} outputs but problem {problem.name!r} has {problem.d_out} "
                          f"unknowns; use widths ending with {problem.d_out}")
     p = next(iter(model.parameters()), None)
-    probe = torch.zeros(2, problem.d_in, dtype=p.dtype if p is not None else torch.float64,
+    probe = torch.zeros(2, problem.n_features, dtype=p.dtype if p is not None else torch.float64,
                         device=p.device if p is not None else "cpu")
     try:
         with torch.no_grad():
             out = model(probe)
     except RuntimeError as e:
-        raise ValueError(f"model failed on a (2, {problem.d_in}) input of problem {problem.name!r}: {e}") from e
+        raise ValueError(f"model failed on a (2, {problem.n_features}) input of problem {problem.name!r}: {e}") from e
     if out.dim() != 2 or out.shape[1] != problem.d_out:
         raise ValueError(f"model output has shape {tuple(out.shape)} for 2 points, but problem {problem.name!r} "
                          f"needs (2, {problem.d_out})")
