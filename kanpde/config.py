@@ -49,8 +49,9 @@ class TrainConfig:
     (``forward_jet``), ``"autograd"`` differentiates backwards twice, ``"auto"`` (default) takes
     each model's faster exact path (jets for the KAN, autograd for the MLP; ``benchmarks/step_time.py``).
 
-    ``threads`` sets torch's CPU threads for this run only (restored afterwards); PINN-sized
-    networks usually run fastest with 1 thread, and extra threads slow down badly on a busy machine.
+    ``threads`` sets torch's CPU threads for this run only (restored afterwards; ``None`` keeps
+    torch's setting).  The default is 1: PINN-sized networks run fastest with one thread, and extra
+    threads slow down badly on a busy machine (``benchmarks/step_time.py``).
     """
 
     epochs: int = 1000
@@ -72,7 +73,7 @@ class TrainConfig:
     seed: int = 0
     dtype: str = "float64"
     device: str = "cpu"
-    threads: int | None = None
+    threads: int | None = 1
     derivatives: str = "auto"
     progress: bool = True
     max_time: float | None = None

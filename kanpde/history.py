@@ -10,6 +10,7 @@ max_err    maximum absolute error on the evaluation set
 wall_time  cumulative training seconds (evaluation and logging excluded)
 terms      dict: term name -> unweighted mean-square value (``pde``, ``dirichlet``, ...)
 weights    dict: term name -> the weight applied to that term (changes under LRA)
+unknowns   dict: unknown coefficient name -> its value (inverse problems)
 ========== ===========================================================================
 """
 
@@ -36,6 +37,7 @@ class History:
     wall_time: list[float] = field(default_factory=list)
     terms: dict[str, list[float]] = field(default_factory=dict)
     weights: dict[str, list[float]] = field(default_factory=dict)
+    unknowns: dict[str, list[float]] = field(default_factory=dict)
     n_params: int = 0
     n_flops: int = 0
     diverged: bool = False
@@ -43,7 +45,8 @@ class History:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def record(self, epoch: int, loss: float, terms: dict[str, float], rel_l2: float, max_err: float,
-               wall_time: float, weights: dict[str, float] | None = None) -> None:
+               wall_time: float, weights: dict[str, float] | None = None,
+               unknowns: dict[str, float] | None = None) -> None:
         """Append one row."""
         self.epoch.append(int(epoch))
         self.loss.append(float(loss))
@@ -52,9 +55,10 @@ class History:
         self.wall_time.append(float(wall_time))
         for k, v in terms.items():
             self.terms.setdefault(k, [math.nan] * (len(self.epoch) - 1)).append(float(v))
-        for k, v in (weights or {}).items():
-            self.weights.setdefault(k, [math.nan] * (len(self.epoch) - 1)).append(float(v))
-        for col in [*self.terms.values(), *self.weights.values()]:
+        for table, row in ((self.weights, weights), (self.unknowns, unknowns)):
+            for k, v in (row or {}).items():
+                table.setdefault(k, [math.nan] * (len(self.epoch) - 1)).append(float(v))
+        for col in [*self.terms.values(), *self.weights.values(), *self.unknowns.values()]:
             if len(col) < len(self.epoch):
                 col.append(math.nan)
 
@@ -74,6 +78,7 @@ class History:
                    "max_err": self.max_err[i], "wall_time": self.wall_time[i]}
             row.update({f"loss_{k}": v[i] for k, v in self.terms.items()})
             row.update({f"weight_{k}": v[i] for k, v in self.weights.items()})
+            row.update({f"unknown_{k}": v[i] for k, v in self.unknowns.items()})
             out.append(row)
         return out
 
@@ -89,6 +94,7 @@ class History:
             return v
         return clean({"epoch": self.epoch, "loss": self.loss, "rel_l2": self.rel_l2, "max_err": self.max_err,
                       "wall_time": self.wall_time, "terms": self.terms, "weights": self.weights,
+                      "unknowns": self.unknowns,
                       "n_params": self.n_params, "n_flops": self.n_flops, "diverged": self.diverged,
                       "message": self.message, "meta": self.meta})
 
@@ -100,6 +106,7 @@ class History:
         return cls(epoch=list(d["epoch"]), loss=f(d["loss"]), rel_l2=f(d["rel_l2"]), max_err=f(d["max_err"]),
                    wall_time=f(d["wall_time"]), terms={k: f(v) for k, v in d.get("terms", {}).items()},
                    weights={k: f(v) for k, v in d.get("weights", {}).items()},
+                   unknowns={k: f(v) for k, v in d.get("unknowns", {}).items()},
                    n_params=d.get("n_params", 0), n_flops=d.get("n_flops", 0), diverged=d.get("diverged", False),
                    message=d.get("message", ""), meta=d.get("meta", {}))
 

@@ -23,6 +23,7 @@ from kanpde.derivatives import DerivativeContext, Jet, NeedsAutograd
 from kanpde.geometry import SAMPLING_METHODS
 from kanpde.models.jet import seed_jet
 from kanpde.problem import Problem, as_columns
+from kanpde.unknowns import UnknownSet
 
 __all__ = ["InputScaling", "ResidualLoss", "DERIVATIVE_MODES"]
 
@@ -115,12 +116,14 @@ class ResidualLoss:
 
     def __init__(self, problem: Problem, *, n_interior: int | None = None, n_boundary: int | None = None,
                  n_initial: int | None = None, method: str = "sobol", weights: Mapping[str, float] | None = None,
-                 derivatives: str = "auto", dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu"):
+                 derivatives: str = "auto", dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu",
+                 unknowns: UnknownSet | None = None):
         if method not in SAMPLING_METHODS:
             raise ValueError(f"unknown sampling method {method!r}; known: {list(SAMPLING_METHODS)}")
         if derivatives not in DERIVATIVE_MODES:
             raise ValueError(f"derivatives must be one of {list(DERIVATIVE_MODES)}, got {derivatives!r}")
         self.problem = problem
+        self.unknowns = unknowns if unknowns is not None else UnknownSet(problem.unknowns, dtype, device)
         self.n_interior = _positive("n_interior", n_interior, problem.n_interior)
         self.n_boundary = _positive("n_boundary", n_boundary, problem.n_boundary)
         self.n_initial = _positive("n_initial", n_initial, problem.n_initial)
@@ -361,6 +364,7 @@ class _Batch:
         """Each term's residual as an ``(N_term, k)`` tensor."""
         data = self._prepare(data) if data is not None else self.data
         loss, d = self.loss, problem.d_in
+        p = loss.unknowns.values() if problem.takes_unknowns else None
         if jet:
             T = model.forward_jet(self.T0, d, loss.order)
         else:
@@ -372,7 +376,7 @@ class _Batch:
             u = Tp[0]
             ctx = DerivativeContext(x, u, Jet(Tp, d, loss.order) if jet else None, autograd=autograd)
             with ctx:
-                r = problem.residual(x, u) if cond is None else cond.residual(x, u, dat)
+                r = problem.call_residual(x, u, p) if cond is None else cond.residual(x, u, dat)
             out.append(as_columns(r, x.shape[0], problem.name, name))
         return out
 

@@ -25,6 +25,7 @@ from torch import Tensor
 
 from kanpde import ops
 from kanpde.geometry import Box, Geometry, Interval, SpaceTime
+from kanpde.unknowns import Unknown
 
 __all__ = [
     "Problem", "Condition", "Dirichlet", "Neumann", "Robin", "Periodic", "Initial", "Data",
@@ -67,6 +68,19 @@ def as_columns(r: Any, n: int, problem: str, term: str) -> Tensor:
         return r.unsqueeze(1) if r.dim() == 1 else r
     raise ValueError(f"the {term!r} term of problem {problem!r} returned shape {tuple(r.shape)} for {n} points; "
                      f"expected ({n},) or ({n}, k)")
+
+
+def _positional_arity(f: Callable) -> int:
+    """How many positional arguments ``f`` accepts (a large number for ``*args``)."""
+    import inspect
+
+    try:
+        params = inspect.signature(f).parameters.values()
+    except (TypeError, ValueError):
+        return 2
+    if any(p.kind == p.VAR_POSITIONAL for p in params):
+        return 99
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
 
 
 def _components(component: int | Sequence[int] | None, m: int) -> list[int]:
@@ -353,6 +367,11 @@ class Problem:
     (it sizes the derivatives propagated during training).  ``n_interior``/``n_boundary``/
     ``n_initial`` are default collocation counts; ``budget`` a recommended training budget
     (``TrainConfig`` fields).  ``residual`` may be ``None`` for pure data fitting.
+
+    ``unknowns`` (name -> :class:`~kanpde.unknowns.Unknown`) are scalar coefficients identified
+    with the network; a residual that takes a third argument receives their current values
+    ``p`` (name -> scalar tensor): ``residual(x, u, p)``.  ``true_unknowns`` (name -> value), when
+    known, lets benchmarks report the identification error.
     """
 
     name: str
@@ -372,6 +391,8 @@ class Problem:
     n_eval: int = 4096
     budget: Mapping[str, Any] = field(default_factory=dict)
     doc: str = ""
+    unknowns: Mapping[str, Unknown] = field(default_factory=dict)
+    true_unknowns: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self):
         if not isinstance(self.domain, Geometry):
@@ -388,6 +409,17 @@ class Problem:
             if not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
         object.__setattr__(self, "conditions", tuple(self.conditions))
+        for k, v in dict(self.unknowns).items():
+            if not isinstance(v, Unknown):
+                raise TypeError(f"unknowns must map names to kp.Unknown, got {type(v).__name__} for {k!r}")
+        bad = sorted(set(self.true_unknowns) - set(self.unknowns))
+        if bad:
+            raise ValueError(f"true_unknowns name {bad}, which are not among the unknowns {sorted(self.unknowns)}")
+        if self.residual is not None:
+            takes = _positional_arity(self.residual) >= 3
+            if self.unknowns and not takes:
+                raise ValueError(f"problem {self.name!r} has unknowns {sorted(self.unknowns)} but its residual takes "
+                                 f"(x, u); write it as residual(x, u, p) and read p['name']")
         for c in self.conditions:
             if isinstance(c, Periodic) and c.hard:
                 space = self.domain.space if isinstance(self.domain, SpaceTime) else self.domain
@@ -438,6 +470,19 @@ class Problem:
         """A fixed evaluation set (independent of the training seed) inside the domain."""
         return self.domain.sample_interior(n or self.n_eval, "sobol", seed)
 
-    def residual_terms(self, x: Tensor, u: Tensor) -> Tensor:
+    @property
+    def takes_unknowns(self) -> bool:
+        """Whether the residual takes the unknowns as a third argument."""
+        return self.residual is not None and _positional_arity(self.residual) >= 3
+
+    def call_residual(self, x: Tensor, u: Tensor, p: Mapping[str, Tensor] | None = None) -> Any:
+        """The residual at ``(x, u)``, with the unknowns' values ``p`` when it takes them."""
+        if self.takes_unknowns:
+            if p is None:
+                p = {k: torch.tensor(v.init, dtype=x.dtype, device=x.device) for k, v in self.unknowns.items()}
+            return self.residual(x, u, p)
+        return self.residual(x, u)
+
+    def residual_terms(self, x: Tensor, u: Tensor, p: Mapping[str, Tensor] | None = None) -> Tensor:
         """The residual as an ``(N, k)`` tensor (its shape checked)."""
-        return as_columns(self.residual(x, u), x.shape[0], self.name, "pde")
+        return as_columns(self.call_residual(x, u, p), x.shape[0], self.name, "pde")

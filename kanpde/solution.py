@@ -9,7 +9,7 @@ import json
 import os
 import pickle
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,7 @@ class Solution:
     config: TrainConfig
     history: History
     scaling: InputScaling
+    unknowns: dict[str, float] = field(default_factory=dict)
 
     @property
     def n_params(self) -> int:
@@ -98,7 +99,8 @@ class Solution:
             spec["module"] = m  # arbitrary user module: pickled whole
         blob = {"format": FORMAT, "model": spec, "problem": self.problem.name,
                 "problem_params": dict(self.problem.params), "catalog": _is_catalog(self.problem),
-                "config": self.config.to_dict(), "history": self.history.to_dict(), "scaling": self.scaling.to_dict()}
+                "config": self.config.to_dict(), "history": self.history.to_dict(), "scaling": self.scaling.to_dict(),
+                "unknowns": dict(self.unknowns)}
         buf = io.BytesIO()
         try:
             torch.save(blob, buf)
@@ -264,4 +266,5 @@ def load(path: str | Path, problem: Problem | None = None) -> Solution:
         raise ValueError(f"{where} holds a solution with {len(sc['lo'])} input(s); problem {problem.name!r} "
                          f"has d_in={problem.d_in}")
     return Solution(problem=problem, model=model, config=TrainConfig.from_dict(blob["config"]),
-                    history=History.from_dict(blob["history"]), scaling=InputScaling.from_dict(sc))
+                    history=History.from_dict(blob["history"]), scaling=InputScaling.from_dict(sc),
+                    unknowns=dict(blob.get("unknowns", {})))

@@ -21,6 +21,7 @@ from kanpde.methods import Method
 from kanpde.problem import Problem
 from kanpde.runtime import environment, torch_threads
 from kanpde.solution import Solution, count_flops, count_params
+from kanpde.unknowns import UnknownSet
 
 __all__ = ["train", "check_model", "Callback", "Run", "run_methods"]
 
@@ -64,8 +65,8 @@ DIVERGENCE_PATIENCE = 20
 class _Guard:
     """Keeps the last parameters known to give a finite loss (and after which epoch), and the best ones."""
 
-    def __init__(self, model: nn.Module):
-        self.params = [p for p in model.parameters()]
+    def __init__(self, params: Sequence[nn.Parameter]):
+        self.params = list(params)
         self.good = [p.detach().clone() for p in self.params]
         self.epoch = 0
         self.best = [g.clone() for g in self.good]
@@ -110,12 +111,14 @@ class Run:
         for m in self.methods:
             m.check(problem, self.model, cfg)
         self.rng = np.random.default_rng(cfg.seed)
+        self.unknowns = UnknownSet(problem.unknowns, self.dtype, self.device)
         self.loss = ResidualLoss(problem, n_interior=cfg.n_interior, n_boundary=cfg.n_boundary,
                                  n_initial=cfg.n_initial, method=cfg.sampling, weights=cfg.weights,
-                                 derivatives=cfg.derivatives, dtype=self.dtype, device=self.device)
+                                 derivatives=cfg.derivatives, dtype=self.dtype, device=self.device,
+                                 unknowns=self.unknowns)
         paths = self.loss.plan(self.model)  # jet or autograd per term, decided once, before sampling
         self.loss.sample(self.rng)
-        _check_trainable(problem, self.model, self.loss)
+        _check_trainable(problem, self.model, self.trainable(), self.loss)
         self.history = History(meta={**environment(cfg.dtype, cfg.device), "derivatives": paths})
         self.wall = 0.0
         self.epoch = 0
@@ -123,6 +126,10 @@ class Run:
         self._new_optimizer(adam=cfg.adam_epochs > 0)
         for m in self.methods:
             m.start(self)
+
+    def trainable(self) -> list[nn.Parameter]:
+        """Every parameter the optimizer updates: the model's, then the problem's unknowns."""
+        return [*self.model.parameters(), *self.unknowns.parameters()]
 
     @property
     def in_adam_phase(self) -> bool:
@@ -166,10 +173,10 @@ class Run:
 
     # -- optimizers ---------------------------------------------------------------------
     def _new_optimizer(self, adam: bool) -> None:
-        cfg, params = self.config, [p for p in self.model.parameters() if p.requires_grad]
-        if getattr(self, "guard", None) is None or [id(p) for p in self.guard.params] != [
-                id(p) for p in self.model.parameters()]:
-            self.guard = _Guard(self.model)  # a new model (grid change): its own copies
+        everything = self.trainable()
+        cfg, params = self.config, [p for p in everything if p.requires_grad]
+        if getattr(self, "guard", None) is None or [id(p) for p in self.guard.params] != [id(p) for p in everything]:
+            self.guard = _Guard(everything)  # a new model (grid change): its own copies
         self.sched = None
         self._closure_cache = None
         if adam:
@@ -267,10 +274,10 @@ def _stop(hist: History, epoch: int, restored: int, message: str) -> None:
     warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
-def _check_trainable(problem: Problem, model: nn.Module, loss: ResidualLoss) -> None:
+def _check_trainable(problem: Problem, model: nn.Module, params: Sequence[nn.Parameter], loss: ResidualLoss) -> None:
     """Refuse a loss that depends on a tensor requiring grad that the optimizer would never update."""
     total, _ = loss(model)
-    own = {id(p) for p in model.parameters()}
+    own = {id(p) for p in params}
     seen, stack, stray = set(), [total.grad_fn], []
     while stack:
         fn = stack.pop()
@@ -289,7 +296,8 @@ def _check_trainable(problem: Problem, model: nn.Module, loss: ResidualLoss) -> 
             f"the loss of problem {problem.name!r} depends on {len(stray)} tensor(s) that require grad but are "
             f"not parameters of the model (shapes {shapes}); the optimizer would never update them. Use a "
             f"constant (tensor.detach() or a plain number), or make the coefficient an extra network output "
-            f"(d_out + 1) that the residual reads as u[:, k:k+1]")
+            f"(d_out + 1) that the residual reads as u[:, k:k+1], or declare it in Problem(unknowns={{name: "
+            f"kp.Unknown(init)}}) and read it in residual(x, u, p) as p[name]")
 
 
 def run_methods(cfg: TrainConfig) -> tuple[Method, ...]:
@@ -334,12 +342,12 @@ def _train(problem: Problem, model: nn.Module, cfg: TrainConfig, callbacks: Sequ
         total, terms = run.objective()
         rel, mx = run.evaluate()
         hist.record(epoch, total.item(), {k: v.detach().item() for k, v in terms.items()}, rel, mx, run.wall,
-                    dict(zip(run.loss.names, run.loss.weights)))
+                    dict(zip(run.loss.names, run.loss.weights)), run.unknowns.floats())
         hist.n_params, hist.n_flops = count_params(run.model), count_flops(run.model)
         bar.update(epoch - bar.n)
         bar.set_postfix(loss=f"{hist.loss[-1]:.2e}", rel_l2=f"{rel:.2e}", refresh=False)
         if cfg.checkpoint:
-            Solution(problem, run.model, cfg, hist, run.loss.scaling).save(cfg.checkpoint)
+            Solution(problem, run.model, cfg, hist, run.loss.scaling, run.unknowns.floats()).save(cfg.checkpoint)
         return any(cb(epoch, run.model, hist) is True for cb in run.callbacks)
 
     log(0)
@@ -380,7 +388,7 @@ def _train(problem: Problem, model: nn.Module, cfg: TrainConfig, callbacks: Sequ
                 break
     finally:
         bar.close()
-    sol = Solution(problem, run.model, cfg, hist, run.loss.scaling)
+    sol = Solution(problem, run.model, cfg, hist, run.loss.scaling, run.unknowns.floats())
     if cfg.checkpoint:
         sol.save(cfg.checkpoint)
     return sol
