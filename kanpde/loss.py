@@ -196,13 +196,14 @@ class ResidualLoss:
             with torch.enable_grad() if not jet else torch.no_grad():
                 (r,) = batch.residuals(model, self.problem, jet, autograd=not jet, data=[pts])
             widths.append((r.shape[0], r.shape[1]))
-            if r.shape[1] != r.shape[0] or r.shape[0] == 1:
-                break
         if len(widths) == 2 and widths[1][1] != widths[0][1]:
+            square = all(w == n for n, w in widths)
             raise ValueError(
-                f"the {name!r} term of problem {self.problem.name!r} returned shape (N, N) (got "
-                f"{widths[0]} for {widths[0][0]} points and {widths[1]} for {widths[1][0]}): an (N,) tensor was "
-                f"broadcast against an (N, 1) one; make every piece (N, 1), e.g. g(x)[:, None] or g(x).unsqueeze(1)")
+                f"the {name!r} term of problem {self.problem.name!r} returned "
+                f"{'shape (N, N)' if square else 'a number of columns that changes with the number of points'} "
+                f"(got {widths[0]} for {widths[0][0]} points and {widths[1]} for {widths[1][0]})"
+                + (": an (N,) tensor was broadcast against an (N, 1) one; make every piece (N, 1), e.g. "
+                   "g(x)[:, None] or g(x).unsqueeze(1)" if square else "; expected (N,) or (N, k) with a fixed k"))
 
     # -- sampling -----------------------------------------------------------------------
     def _sample_term(self, cond, n: int | None, method: str, rng: np.random.Generator) -> dict:
