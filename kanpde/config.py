@@ -40,6 +40,11 @@ class TrainConfig:
     ``methods``: training methods (:mod:`kanpde.methods`: RAD, RAR, LRA, RBA, Causal, ...), as
     objects, names or their ``to_dict()`` forms; they run in the order given.
 
+    ``batch_size``: mini-batched collocation for large point sets: ``n_interior`` points form a pool
+    and each Adam epoch trains on a fresh random subset of ``batch_size`` of them (L-BFGS keeps the
+    subset it starts with); the logged loss is that of the current subset.  ``None`` (default)
+    trains on every point every epoch.
+
     KAN options: ``grid_schedule`` ``{epoch: G}`` refines the grid at those epochs (grid
     extension); ``update_grid_every`` adapts grids to the collocation points every k epochs
     until ``update_grid_until``; ``reg`` > 0 adds ``reg * model.regularization(reg_l1, reg_entropy)``.
@@ -86,6 +91,7 @@ class TrainConfig:
     reg_entropy: float = 2.0
     checkpoint: str | None = None
     methods: tuple = ()
+    batch_size: int | None = None
 
     def __post_init__(self):
         from kanpde.methods import build_all
@@ -96,7 +102,7 @@ class TrainConfig:
             if kind != "own":
                 object.__setattr__(self, f.name, _check_kind(f.name, getattr(self, f.name), kind, optional))
         for name in ("epochs", "lbfgs_history", "n_interior", "n_boundary", "n_initial", "resample_every", "n_eval",
-                     "log_every", "threads", "update_grid_every", "update_grid_until"):
+                     "log_every", "threads", "update_grid_every", "update_grid_until", "batch_size"):
             v = getattr(self, name)
             if v is not None and v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
@@ -204,7 +210,7 @@ FIELD_KINDS: dict[str, tuple[str, bool]] = {
     "progress": ("bool", False), "max_time": ("float", True), "grid_schedule": ("grid_schedule", True),
     "update_grid_every": ("int", True), "update_grid_until": ("int", True), "grid_eps": ("float", True),
     "reg": ("float", False), "reg_l1": ("float", False), "reg_entropy": ("float", False),
-    "checkpoint": ("path", True), "methods": ("own", True),
+    "checkpoint": ("path", True), "methods": ("own", True), "batch_size": ("int", True),
 }
 
 _ALLOWED = {"int": "an integer", "float": "a real number (float or int)", "bool": "True or False",

@@ -117,7 +117,7 @@ class ResidualLoss:
     def __init__(self, problem: Problem, *, n_interior: int | None = None, n_boundary: int | None = None,
                  n_initial: int | None = None, method: str = "sobol", weights: Mapping[str, float] | None = None,
                  derivatives: str = "auto", dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu",
-                 unknowns: UnknownSet | None = None):
+                 unknowns: UnknownSet | None = None, batch_size: int | None = None):
         if method not in SAMPLING_METHODS:
             raise ValueError(f"unknown sampling method {method!r}; known: {list(SAMPLING_METHODS)}")
         if derivatives not in DERIVATIVE_MODES:
@@ -128,6 +128,11 @@ class ResidualLoss:
         self.n_boundary = _positive("n_boundary", n_boundary, problem.n_boundary)
         self.n_initial = _positive("n_initial", n_initial, problem.n_initial)
         self.method, self.derivatives, self.dtype, self.device = method, derivatives, dtype, torch.device(device)
+        self.batch_size = None if batch_size is None else _positive("batch_size", batch_size, 1)
+        if self.batch_size is not None and problem.residual is None:
+            raise ValueError(f"batch_size draws the residual's points from a pool, but problem {problem.name!r} has "
+                             f"no residual")
+        self._pool: np.ndarray | None = None
         self.scaling = InputScaling(*problem.domain.bbox, periodic=problem.periodic_dims)
         # conditions that hold by construction (hard periodicity) are no loss terms
         self.slots: list = ([None] if problem.residual is not None else []) + [
@@ -220,8 +225,30 @@ class ResidualLoss:
         self._points = [self._sample_term(c, None, self.method, rng) for c in self.slots]
         self._point_weights.clear()
         self._last.clear()
+        if self.batch_size is not None:
+            self._pool = self._points[0]["x"]
+            self._points[0] = {"x": self._draw(rng)}
         if self.paths is not None:
             self._build()
+
+    def _draw(self, rng: np.random.Generator) -> np.ndarray:
+        n = len(self._pool)
+        if self.batch_size >= n:
+            return self._pool
+        return self._pool[np.sort(rng.choice(n, size=self.batch_size, replace=False))]
+
+    def pool(self) -> np.ndarray | None:
+        """With ``batch_size``: the pool the residual's batches are drawn from."""
+        return self._pool
+
+    def next_batch(self, rng: np.random.Generator) -> None:
+        """With ``batch_size``: make a fresh random subset of the residual's pool the active points."""
+        if self.batch_size is None:
+            return
+        self._points[0] = {"x": self._draw(rng)}
+        self._point_weights.pop("pde", None)
+        self._last.pop("pde", None)
+        self._build()
 
     def _build(self) -> None:
         sel = {path: [i for i, n in enumerate(self.names) if self.paths[n] == path] for path in ("jet", "autograd")}
@@ -302,6 +329,8 @@ class ResidualLoss:
         if self.slots[i] is not None:
             raise ValueError(f"only the residual's points can be replaced, not those of {name!r}")
         self._points[i] = {"x": np.asarray(x, dtype=float)}
+        if self.batch_size is not None:
+            self._pool = self._points[i]["x"]  # the new points become the pool batches are drawn from
         self._point_weights.pop(name, None)
         self._last.pop(name, None)
         self._build()

@@ -31,6 +31,8 @@ FORMAT = "kanpde-solution/1"
 #: size and SHA-256 follows, then the payload (``torch.save`` bytes)
 MAGIC = b"kanpde-solution\n"
 CONTAINER_VERSION = 2
+#: points per forward pass when predicting on numpy input
+PREDICT_CHUNK = 65536
 
 
 def count_params(model: nn.Module) -> int:
@@ -77,9 +79,9 @@ class Solution:
         if xt.dim() != 2 or xt.shape[1] != self.problem.d_in:
             raise ValueError(f"points must have shape (N, {self.problem.d_in}) for {self.problem.name!r}, "
                              f"got {tuple(xt.shape)}")
-        if is_np:
+        if is_np:  # numpy in: no graph, so predict in chunks that fit in memory
             with torch.no_grad():
-                return self.model(self.scaling(xt)).cpu().numpy()
+                return torch.cat([self.model(self.scaling(c)) for c in xt.split(PREDICT_CHUNK)]).cpu().numpy()
         return self.model(self.scaling(xt))
 
     def save(self, path: str | Path) -> None:

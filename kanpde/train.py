@@ -59,6 +59,8 @@ def check_model(problem: Problem, model: nn.Module) -> None:
 #: for ``DIVERGENCE_PATIENCE`` consecutive epochs counts as divergence: training stops and the best
 #: weights are restored (a NaN or inf loss stops at once, restoring the last finite weights)
 DIVERGENCE_FACTOR = 1e6
+#: points per forward pass when measuring the error
+EVAL_CHUNK = 65536
 DIVERGENCE_PATIENCE = 20
 
 
@@ -115,7 +117,7 @@ class Run:
         self.loss = ResidualLoss(problem, n_interior=cfg.n_interior, n_boundary=cfg.n_boundary,
                                  n_initial=cfg.n_initial, method=cfg.sampling, weights=cfg.weights,
                                  derivatives=cfg.derivatives, dtype=self.dtype, device=self.device,
-                                 unknowns=self.unknowns)
+                                 unknowns=self.unknowns, batch_size=cfg.batch_size)
         paths = self.loss.plan(self.model)  # jet or autograd per term, decided once, before sampling
         self.loss.sample(self.rng)
         _check_trainable(problem, self.model, self.trainable(), self.loss)
@@ -165,8 +167,9 @@ class Run:
         """Relative L2 and max abs error on the evaluation set (NaN without truth)."""
         if self.xe is None:
             return math.nan, math.nan
-        with torch.no_grad():
-            u = self.model(self.loss.scaling(self.xe)).double().cpu().numpy().reshape(self.ye.shape)
+        with torch.no_grad():  # in chunks, so a large evaluation set fits in memory
+            u = torch.cat([self.model(self.loss.scaling(c)) for c in self.xe.split(EVAL_CHUNK)])
+            u = u.double().cpu().numpy().reshape(self.ye.shape)
         with np.errstate(over="ignore", invalid="ignore"):
             err = u - self.ye
             return float(np.linalg.norm(err) / (self.ye_norm or 1.0)), float(np.abs(err).max())
@@ -358,6 +361,8 @@ def _train(problem: Problem, model: nn.Module, cfg: TrainConfig, callbacks: Sequ
             t0 = time.perf_counter()
             if cfg.resample_every and epoch > 1 and (epoch - 1) % cfg.resample_every == 0:
                 run.resample()
+            elif cfg.batch_size and epoch > 1 and run.is_adam:
+                run.loss.next_batch(run.rng)
             run.before_step()
             if epoch - 1 == cfg.adam_epochs and run.is_adam and cfg.optimizer == "adam+lbfgs":
                 run.switch_to_lbfgs()
