@@ -25,7 +25,9 @@ Commands (from the repository root)::
 
 Block names: ``quick-table`` (the README's short quick-suite table), ``<suite>-report`` (the
 full summary table of a committed suite, e.g. ``quick-report``), ``step-time``,
-``step-time-summary``, ``vs-pykan``, ``vs-pykan-summary``, ``kan-accuracy``.
+``step-time-summary``, ``mlp-derivative-paths``, ``vs-pykan``, ``vs-pykan-summary``,
+``kan-accuracy``, ``suite-runs`` (how long each committed suite run took), ``dtypes``
+(each ``<suite>.jsonl`` against its ``<suite>_float32.jsonl``).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ RESULTS = Path("benchmarks") / "results"
 PAGES = ("README.md", "benchmarks/README.md")
 #: blocks that must exist: deleting a marker must not switch its check off silently
 REQUIRED = {"README.md": ("quick-table", "step-time-summary", "vs-pykan-summary"),
-            "benchmarks/README.md": ("step-time", "vs-pykan", "kan-accuracy")}
+            "benchmarks/README.md": ("step-time", "mlp-derivative-paths", "vs-pykan", "kan-accuracy", "suite-runs")}
 #: figures written by the plain command: (suite, plot) -> docs/<suite>_<plot>.png
 FIGURES = (("quick", "convergence"), ("quick", "error_vs_params"), ("decay_study", "convergence"),
            ("kan_poisson", "convergence"), ("kan_poisson", "error_vs_params"))
@@ -180,6 +182,55 @@ def vs_pykan_summary(root: Path) -> str:
     return textwrap.fill(text, width=100, break_on_hyphens=False)
 
 
+def mlp_derivative_paths(root: Path) -> str:
+    """Why the MLP defaults to autograd: its forward jet's time over its double backward's, from step_time.json."""
+    data = _load_json(root, "step_time.json")
+    rows = [[str(r["threads"]), str(r["points"]), f"{r['mlp_jet']:.2f}", f"{r['mlp_autograd']:.2f}",
+             f"**{r['mlp_jet'] / r['mlp_autograd']:.2f}**"] for r in data["rows"]]
+    return _table(["threads", "points", "MLP jet ms", "MLP autograd ms", "jet / autograd"], rows)
+
+
+def _span(records: list[dict]) -> float:
+    """Seconds from the first run's start to the last run's end."""
+    from datetime import datetime
+
+    starts = [datetime.fromisoformat(r["started"]).timestamp() for r in records]
+    ends = [s + r["elapsed"] for s, r in zip(starts, records)]
+    return max(ends) - min(starts)
+
+
+def suite_runs(root: Path) -> str:
+    """One line per committed suite run: runs, how long the command took, training seconds."""
+    from kanpde.results import load
+
+    rows = []
+    for path in sorted((root / RESULTS).glob("*.jsonl")):
+        res = load(path)
+        recs = res.records
+        dtypes = sorted({r["config"].get("dtype", "") for r in recs})
+        rows.append([f"`{path.name}`", str(len(recs)), f"{_span(recs):.0f}",
+                     f"{sum(r['final']['wall_time'] for r in recs):.0f}", ", ".join(dtypes),
+                     recs[0]["env"].get("torch", "")])
+    return _table(["results file", "runs", "first start to last finish, s", "training s (sum over runs)", "dtype",
+                   "torch"], rows)
+
+
+def dtypes(root: Path) -> str:
+    """Every committed suite run in float64 beside its ``<suite>_float32`` twin: median final rel L2."""
+    from kanpde.results import summarize
+
+    rows = []
+    for path in sorted((root / RESULTS).glob("*_float32.jsonl")):
+        base = path.name[: -len("_float32.jsonl")]
+        f64 = summarize(_suite(root, base))
+        f32 = {(r["problem"], r["label"]): r for r in summarize(_suite(root, f"{base}_float32"))}
+        for r in f64:
+            o = f32.get((r["problem"], r["label"]))
+            rows.append([base, r["problem"], r["label"], _e(r["rel_l2"]), _e(o["rel_l2"]) if o else "—",
+                         f"{o['rel_l2'] / r['rel_l2']:.2g}" if o else "—"])
+    return _table(["suite", "problem", "model", "rel L2 float64", "rel L2 float32", "float32 / float64"], rows)
+
+
 def _kan_label(case: dict) -> str:
     widths = ",".join(str(w) for w in case["widths"])
     if case["model"] != "kan":
@@ -216,6 +267,9 @@ BLOCKS: dict[str, Callable[[Path], str]] = {
     "vs-pykan": vs_pykan,
     "vs-pykan-summary": vs_pykan_summary,
     "kan-accuracy": kan_accuracy,
+    "mlp-derivative-paths": mlp_derivative_paths,
+    "suite-runs": suite_runs,
+    "dtypes": dtypes,
 }
 
 

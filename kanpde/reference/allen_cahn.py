@@ -96,9 +96,9 @@ def allen_cahn_reference(
 ) -> GridReference:
     """The Allen–Cahn benchmark on an (x, t) grid over [-1, 1] × [0, 1], cubic-interpolated.
 
-    The periodic grid is closed by repeating x = -1 at x = 1. Defaults (2049 × 201 points,
-    ~0.5 s to build) carry a solver error of about 1e-9. Interpolating between grid points adds
-    about 1e-6 at most inside the thin interfaces (relative L2 about 1e-7) and 1e-8 between
+    The periodic grid is closed by repeating x = -1 at x = 1. Defaults (2049 × 201 points; build
+    time in benchmarks/README.md) carry a solver error of about 1e-9. Interpolating between grid
+    points adds about 1e-6 at most inside the thin interfaces (relative L2 about 1e-7) and 1e-8 between
     output times, except near the initial kink at x = ±1 for t < 0.005, where it reaches 1e-4.
     """
     if not dt > 0 or abs(1.0 / dt - round(1.0 / dt)) > 1e-6:
