@@ -1,4 +1,4 @@
-"""Regenerate every generated table and figure of README.md, docs/ and benchmarks/README.md.
+"""Regenerate every generated table and figure of README.md, docs/, benchmarks/README.md and problems/README.md.
 
 Everything comes from the results files committed in ``benchmarks/results/``:
 
@@ -8,6 +8,8 @@ Everything comes from the results files committed in ``benchmarks/results/``:
 ``step_time.json``               ``python benchmarks/step_time.py --out ...``
 ``vs_pykan.json``                ``python benchmarks/vs_pykan.py --threads 1 --out ...``
 ``kan_accuracy.json``            ``python benchmarks/kan_accuracy.py --seeds 0,1,2 --threads 1 --out ...``
+``catalog_baseline.json``        ``KANPDE_BASELINE_OUT=... python -m pytest tests/test_catalog.py -m slow -s -q
+                                 -k test_mlp_baseline_on_every_problem`` (problems/README.md)
 ================================ ==========================================================
 
 A generated block in a Markdown file sits between marker comments::
@@ -27,7 +29,7 @@ Block names: ``quick-table`` (the README's short quick-suite table), ``<suite>-r
 full summary table of a committed suite, e.g. ``quick-report``), ``step-time``,
 ``step-time-summary``, ``mlp-derivative-paths``, ``vs-pykan``, ``vs-pykan-summary``,
 ``kan-accuracy``, ``suite-runs`` (how long each committed suite run took), ``dtypes``
-(each ``<suite>.jsonl`` against its ``<suite>_float32.jsonl``).
+(each ``<suite>.jsonl`` against its ``<suite>_float32.jsonl``), ``catalog-baseline``.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path("benchmarks") / "results"
 #: Markdown files scanned for blocks, relative to the root (docs/*.md is added at run time)
-PAGES = ("README.md", "benchmarks/README.md")
+PAGES = ("README.md", "benchmarks/README.md", "problems/README.md")
 #: blocks that must exist: deleting a marker must not switch its check off silently
 REQUIRED = {"README.md": ("quick-table", "step-time-summary", "vs-pykan-summary"),
             "benchmarks/README.md": ("step-time", "mlp-derivative-paths", "vs-pykan", "kan-accuracy", "suite-runs")}
@@ -231,6 +233,23 @@ def dtypes(root: Path) -> str:
     return _table(["suite", "problem", "model", "rel L2 float64", "rel L2 float32", "float32 / float64"], rows)
 
 
+def _budget(budget: dict) -> str:
+    """``adam+lbfgs, 2000 ep, lr 0.01, weights={'initial': 100.0}`` for a problem's budget."""
+    rest = {k: v for k, v in budget.items() if k not in ("optimizer", "epochs", "lr")}
+    head = [budget.get("optimizer", "adam"), f"{budget.get('epochs', '?')} ep"]
+    head += [f"lr {budget['lr']:g}"] if "lr" in budget else []
+    return ", ".join(head + [f"{k}={v!r}" for k, v in rest.items()])
+
+
+def catalog_baseline(root: Path) -> str:
+    """problems/README.md's table: the default MLP on every catalog problem with its budget."""
+    rows = _load_json(root, "catalog_baseline.json")
+    table = _table(["problem", "tags", "dims (in → out)", "budget", "rel L2", "train time (s)", "wall time (s)"],
+                   [[f"`{r['problem']}`", ", ".join(r["tags"]), f"{r['d_in']} → {r['d_out']}", _budget(r["budget"]),
+                     _e(r["rel_l2"]), f"{r['train_time']:.1f}", f"{r['wall_time']:.1f}"] for r in rows])
+    return table + f"\n\nTotal wall time of the runs {sum(r['wall_time'] for r in rows) / 60:.1f} min."
+
+
 def _kan_label(case: dict) -> str:
     widths = ",".join(str(w) for w in case["widths"])
     if case["model"] != "kan":
@@ -270,6 +289,7 @@ BLOCKS: dict[str, Callable[[Path], str]] = {
     "mlp-derivative-paths": mlp_derivative_paths,
     "suite-runs": suite_runs,
     "dtypes": dtypes,
+    "catalog-baseline": catalog_baseline,
 }
 
 
