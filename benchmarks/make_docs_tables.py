@@ -230,9 +230,11 @@ def kan_accuracy(root: Path) -> str:
         if not runs:
             continue
         met = sum(bool(r["met"]) for r in runs)
-        epochs = sorted({r["epochs"] for r in runs})
+        planned = case["train"].get("epochs")
+        # a run the time cap stopped early shows its epochs with "(time cap)"; all equal: one number
+        done = [f"{r['epochs']} (time cap)" if planned and r["epochs"] < planned else str(r["epochs"]) for r in runs]
         rows.append([case["problem"], _kan_label(case), str(max(r["params"] for r in runs)),
-                     " / ".join(str(r["seed"]) for r in runs), " / ".join(str(e) for e in epochs),
+                     " / ".join(str(r["seed"]) for r in runs), done[0] if len(set(done)) == 1 else " / ".join(done),
                      " / ".join(f"{r['wall_time']:.1f}" for r in runs),
                      " / ".join(_short_e(r["rel_l2"]) for r in runs),
                      "yes, all" if met == len(runs) else ("no" if met == 0 else f"{met} of {len(runs)}")])
