@@ -50,7 +50,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("README.md", "benchmarks/README.md", "problems/README.md")
 #: blocks that must exist: deleting a marker must not switch its check off silently
 REQUIRED = {"README.md": ("quick-table", "step-time-summary", "vs-pykan-summary"),
-            "benchmarks/README.md": ("step-time", "mlp-derivative-paths", "vs-pykan", "kan-accuracy", "suite-runs")}
+            "benchmarks/README.md": ("step-time", "mlp-derivative-paths", "vs-pykan", "kan-accuracy", "suite-runs"),
+            "problems/README.md": ("catalog-baseline",)}
 #: figures written by the plain command: (suite, plot) -> docs/<suite>_<plot>.png
 FIGURES = (("quick", "convergence"), ("quick", "error_vs_params"), ("decay_study", "convergence"),
            ("kan_poisson", "convergence"), ("kan_poisson", "error_vs_params"))

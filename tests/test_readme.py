@@ -53,7 +53,7 @@ def make_docs():
 
 
 def copy_tree(tmp_path):
-    for page in ("README.md", "benchmarks/README.md"):
+    for page in ("README.md", "benchmarks/README.md", "problems/README.md"):
         (tmp_path / page).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / page, tmp_path / page)
     shutil.copytree(ROOT / "benchmarks" / "results", tmp_path / "benchmarks" / "results")
