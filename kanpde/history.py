@@ -17,13 +17,30 @@ unknowns   dict: unknown coefficient name -> its value (inverse problems)
 from __future__ import annotations
 
 import csv
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["History"]
+import numpy as np
+
+__all__ = ["History", "json_safe"]
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN/inf floats as ``None``, numpy scalars as Python numbers, tuples as lists, keys as str.
+
+    The result passes ``json.dumps(..., allow_nan=False)``; :meth:`History.from_dict` reads ``None`` back as NaN.
+    """
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
 
 
 @dataclass
@@ -84,19 +101,10 @@ class History:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable dict (NaN written as null)."""
-        def clean(v):
-            if isinstance(v, float) and not math.isfinite(v):
-                return None
-            if isinstance(v, list):
-                return [clean(x) for x in v]
-            if isinstance(v, dict):
-                return {k: clean(x) for k, x in v.items()}
-            return v
-        return clean({"epoch": self.epoch, "loss": self.loss, "rel_l2": self.rel_l2, "max_err": self.max_err,
-                      "wall_time": self.wall_time, "terms": self.terms, "weights": self.weights,
-                      "unknowns": self.unknowns,
-                      "n_params": self.n_params, "n_flops": self.n_flops, "diverged": self.diverged,
-                      "message": self.message, "meta": self.meta})
+        return json_safe({"epoch": self.epoch, "loss": self.loss, "rel_l2": self.rel_l2, "max_err": self.max_err,
+                          "wall_time": self.wall_time, "terms": self.terms, "weights": self.weights,
+                          "unknowns": self.unknowns, "n_params": self.n_params, "n_flops": self.n_flops,
+                          "diverged": self.diverged, "message": self.message, "meta": self.meta})
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> History:
@@ -123,7 +131,3 @@ class History:
             w = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["epoch"])
             w.writeheader()
             w.writerows(rows)
-
-    def to_json(self, path: str | Path) -> None:
-        """Write :meth:`to_dict` as JSON."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
