@@ -67,8 +67,8 @@ def burgers_reference(
     """The Cole–Hopf Burgers solution on an (x, t) grid over [-1, 1] × [0, 1], cubic-interpolated.
 
     Defaults (2049 × 201 points; build time in benchmarks/README.md) interpolate the exact
-    solution for nu = 0.01/pi to a relative L2 error of about 2e-7 at random points of the domain, with a largest error of
-    about 5e-6 inside the shock (|x| < 0.05) and below 1e-7 elsewhere. Call
+    solution for nu = 0.01/pi to a relative L2 error of about 2e-7 at random points of the domain, with a
+    largest error of about 5e-6 inside the shock (|x| < 0.05) and below 1e-7 elsewhere. Call
     ``burgers_cole_hopf`` directly where the shock needs full accuracy.
     """
     for name, n in (("nx", nx), ("nt", nt)):
