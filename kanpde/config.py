@@ -26,9 +26,10 @@ DTYPES = {"float64": torch.float64, "float32": torch.float32}
 class TrainConfig:
     """How to train: optimizer, budget, collocation, precision, logging.
 
-    Precision: the default is ``float64``.  PINN residuals involve second derivatives, and in
-    ``float32`` the loss stalls around rel L2 1e-4..1e-5; on CPU at PINN sizes the step time is
-    dominated by per-operation overhead, so ``float64`` costs little.  Use ``float32`` on GPUs.
+    Precision: the default is ``float64``: on CPU at PINN sizes the step time is dominated by
+    per-operation overhead, so it costs little, and it keeps second derivatives of small losses
+    exact to many digits.  ``float32`` is the choice on GPUs; measured float32-vs-float64 errors are
+    in ``benchmarks/README.md``.
 
     An *epoch* is one optimizer iteration on the full collocation set (Adam step or one
     L-BFGS iteration with strong-Wolfe line search).  ``adam+lbfgs`` runs Adam for

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from kanpde.reference.allen_cahn import allen_cahn_etdrk4, allen_cahn_reference
 from kanpde.reference.burgers import burgers_cole_hopf, burgers_reference
-from kanpde.reference.cache import _MEMORY, cached, cached_keys, clear_cache  # noqa: F401  (_MEMORY: tests/test_catalog.py reads it; use cached_keys)
+from kanpde.reference.cache import cached, cached_keys, clear_cache
 from kanpde.reference.grid import GridReference
 from kanpde.reference.ode import OdeReference, ode_reference
 
