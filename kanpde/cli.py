@@ -8,6 +8,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from kanpde.bench.executors import EXECUTORS
+
 __all__ = ["main", "build_parser"]
 
 
@@ -85,7 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--resume", action="store_true",
                     help="keep finished runs in --out and run only the missing ones (after Ctrl-C or a crash); "
                          "without it, earlier results are moved to runs.jsonl.<time>.bak")
-    be.add_argument("--jobs", type=int, help="parallel processes (default: one per CPU core)")
+    be.add_argument("--executor", choices=sorted(EXECUTORS),
+                    help="where runs train: serial (this process), process (a local pool), ray (a Ray cluster or "
+                         "a local Ray instance; needs pip install \"kanpde[ray]\"); default: process when more "
+                         "than one job runs, else serial")
+    be.add_argument("--address", metavar="ADDR",
+                    help="ray: address of a running cluster (auto, or HOST:PORT); default: start a local instance")
+    be.add_argument("--jobs", type=int, help="parallel processes or local Ray CPUs (default: one per CPU core)")
     be.add_argument("--threads", type=int, help="torch threads per process (default: cores // jobs)")
     be.add_argument("--device", help="torch device for every run, e.g. cuda (default: the suite's, cpu)")
     be.add_argument("--dtype", choices=["float64", "float32"], help="precision for every run")
@@ -172,26 +180,31 @@ def _cmd_solve(a) -> int:
 
 def _cmd_bench(a) -> int:
     from kanpde import bench
+    from kanpde.results import RUNS
 
     suite = bench.get_suite(a.suite)
     out = Path(a.out or Path("runs") / suite.name)
+    if a.address and a.executor not in (None, "ray"):
+        raise UsageError(f"--address applies to --executor ray, not {a.executor!r}")
+    executor = "ray" if a.address and a.executor is None else a.executor
     t0 = time.perf_counter()
     try:
-        res = bench.run(suite, out, seeds=a.seeds, resume=a.resume, jobs=a.jobs, threads=a.threads, device=a.device,
-                        dtype=a.dtype, epochs=a.epochs, progress=not a.quiet)
+        res = bench.run(suite, out, executor=executor, address=a.address, seeds=a.seeds, resume=a.resume,
+                        jobs=a.jobs, threads=a.threads, device=a.device, dtype=a.dtype, epochs=a.epochs,
+                        progress=not a.quiet)
+    except ImportError as e:
+        raise UsageError(str(e)) from None
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished runs are saved in {out}; continue with "
               f"`kanpde bench {a.suite} --out {out} --resume`", file=sys.stderr)
         return 130
-    table = bench.report(res)
-    failed = [r for r in bench.read_jsonl(out / "runs.jsonl") if r.get("status") == "error"]
+    failed = [r for r in bench.read_jsonl(out / RUNS) if r.get("status") == "error"]
     print()
-    print(table)
+    print(bench.report(res))
     cmd = " ".join(["kanpde", "bench", a.suite, "--out", str(out)]
                    + (["--seeds", ",".join(map(str, a.seeds))] if a.seeds else [])
                    + (["--epochs", str(a.epochs)] if a.epochs else []))
-    (out / "report.md").write_text(f"# Suite `{suite.name}`\n\n{suite.description}\n\nCommand: `{cmd}`\n\n"
-                                   f"{bench.report(res, markdown=True)}\n")
+    bench.write_report(out, suite, res, cmd)
     figs = []
     if not a.no_plots and len(res):
         from kanpde import plot

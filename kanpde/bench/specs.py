@@ -37,7 +37,7 @@ from typing import Any
 
 from kanpde.suites import SUITES
 
-__all__ = ["SUITES", "Suite", "RunSpec", "get_suite", "list_suites", "match_mlp", "expand", "build_model_of",
+__all__ = ["SUITES", "Suite", "RunSpec", "get_suite", "list_suites", "match_mlp", "expand",
            "NOT_KEYED"]
 
 #: keys of TrainConfig that do not change what a run computes (left out of the run key)
