@@ -17,17 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from kanpde.bench.specs import RunSpec
-from kanpde.results import SCHEMA
+from kanpde.results import SCHEMA, stopped_by_time
 
-__all__ = ["run_one", "SOLUTION_BLOB", "stopped_by_time"]
+__all__ = ["run_one", "SOLUTION_BLOB"]
 
 #: record key holding the saved solution's bytes (popped by the driver before the record is written)
 SOLUTION_BLOB = "solution_blob"
-
-
-def stopped_by_time(config: Any, epochs_done: int, diverged: bool) -> bool:
-    """Whether a run's ``max_time`` cap ended it before its ``epochs`` (a run cut short by wall time)."""
-    return getattr(config, "max_time", None) is not None and not diverged and epochs_done < config.epochs
 
 
 def _environment(meta: dict) -> dict:
@@ -85,8 +80,9 @@ def run_one(spec: RunSpec, *, save_model: bool = True, position: int | None = No
         rec.update(config=cfg.to_dict(), n_params=sol.n_params, n_flops=sol.n_flops,
                    final={"rel_l2": h.rel_l2[-1], "max_err": h.max_err[-1], "loss": h.loss[-1],
                           "wall_time": h.wall_time[-1], "epochs": h.epoch[-1]},
-                   diverged=h.diverged, stopped_by_time=stopped_by_time(cfg, h.epoch[-1], h.diverged),
-                   message=h.message, history=h.to_dict(), params_trace=trace, env=_environment(h.meta))
+                   diverged=h.diverged, message=h.message, history=h.to_dict(), params_trace=trace,
+                   env=_environment(h.meta))
+        rec["stopped_by_time"] = stopped_by_time({k: rec[k] for k in ("config", "final", "diverged")})
         if save_model:
             rec[SOLUTION_BLOB] = _solution_bytes(sol)
     except Exception as e:  # a failing run is recorded and the suite goes on
