@@ -101,6 +101,22 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--no-plots", action="store_true", help="do not draw figures")
     be.add_argument("--quiet", action="store_true", help="no progress bars or per-run lines")
 
+    tu = sub.add_parser("tune", help="tune a model family on a problem with Optuna (needs kanpde[tune])",
+                        description="Run, or continue, an Optuna study (TPE sampler, median pruner on the logged "
+                                    "rel L2) over the documented search space of a model family, every trial "
+                                    "under the same budget; print the best configuration and the command that "
+                                    "reproduces it. The study is stored in --storage, so running the same "
+                                    "command again continues it.")
+    tu.add_argument("problem", help="catalog problem name (see `kanpde list`)")
+    tu.add_argument("--model", default="kan", help="model family with a search space: kan or mlp (default: kan)")
+    tu.add_argument("--trials", type=int, default=20, help="trials to run in this call (default: 20)")
+    tu.add_argument("--budget", default="60s",
+                    help="per-trial budget: epochs (e.g. 2000) or training seconds (e.g. 60s); default: 60s")
+    tu.add_argument("--storage", metavar="URL",
+                    help="Optuna RDB URL such as sqlite:///runs/tune.db (default: sqlite:///runs/tune.db)")
+    tu.add_argument("--study", help="study name (default: PROBLEM-MODEL-BUDGET)")
+    tu.add_argument("--seed", type=int, default=0, help="seed of every trial's training and of the sampler")
+
     pl = sub.add_parser("plot", help="draw the figures of a results directory or a saved solution",
                         description="Figures of a benchmark results directory: convergence vs epoch and time, "
                                     "final error vs parameters, FLOPs and time, solution/reference/error fields. "
@@ -217,6 +233,36 @@ def _cmd_bench(a) -> int:
     return 1 if failed else 0
 
 
+def _cmd_tune(a) -> int:
+    from kanpde.tune import trial_options, tune
+
+    storage = a.storage or "sqlite:///runs/tune.db"
+    if storage.startswith("sqlite:///") and not storage.startswith("sqlite:////") and a.storage is None:
+        Path("runs").mkdir(exist_ok=True)
+    budget = int(a.budget) if a.budget.isdigit() else a.budget
+    try:
+        st = tune(a.problem, a.model, trials=a.trials, budget=budget, storage=storage, study=a.study, seed=a.seed)
+    except ImportError as e:
+        raise UsageError(str(e)) from None
+    done = [t for t in st.trials if t.value is not None and t.state.name == "COMPLETE"]
+    print(f"study {st.study_name!r} in {storage}: {len(st.trials)} trials ({len(done)} complete)")
+    if not done:
+        print("no trial completed", file=sys.stderr)
+        return 1
+    best = st.best_trial
+    opts = trial_options(a.model, best.params)
+    from kanpde.api import get_problem
+    from kanpde.tune import parse_budget
+
+    prob = get_problem(a.problem)
+    widths = ",".join(map(str, [prob.d_in, *opts.pop("hidden"), prob.d_out]))
+    opts.update(parse_budget(budget))
+    flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in opts.items())
+    print(f"best: trial {best.number}, rel L2 {best.value:.3e}, params {best.params}")
+    print(f"reproduce: kanpde solve {a.problem} --model {a.model} --widths {widths} {flags} --seed {a.seed}")
+    return 0
+
+
 def _cmd_plot(a) -> int:
     from kanpde import plot
 
@@ -249,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if a.command is None:
         parser.print_help()
         return 2
-    cmd = {"list": _cmd_list, "solve": _cmd_solve, "bench": _cmd_bench, "plot": _cmd_plot}[a.command]
+    cmd = {"list": _cmd_list, "solve": _cmd_solve, "bench": _cmd_bench, "tune": _cmd_tune, "plot": _cmd_plot}[a.command]
     try:
         return cmd(a)
     except (UsageError, ValueError, TypeError, FileNotFoundError) as e:
