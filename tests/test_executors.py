@@ -132,3 +132,20 @@ def test_ray_gives_the_same_records_as_serial_and_resumes_their_rows(tmp_path):
     assert len(part) == 2 and read_jsonl(out / "runs.jsonl")[:2] == before
     assert _numbers(full) == _numbers(serial) == _numbers(fresh) == _numbers(again)
     assert len(read_jsonl(out / "runs.jsonl")) == 4  # the second ray call found nothing to do
+
+
+def test_the_bench_package_imports_one_way():
+    import ast
+
+    import kanpde.bench as pkg
+
+    order = ["specs", "run_one", "executors", "report", "driver"]  # each may import only those before it
+    root = Path(pkg.__file__).parent
+    for path in [*root.glob("*.py"), *(root / "executors").glob("*.py")]:
+        if path.name == "__init__.py" and path.parent == root:
+            continue
+        layer = "executors" if path.parent.name == "executors" else path.stem
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kanpde.bench."):
+                target = node.module.split(".")[2]
+                assert target == layer or order.index(target) < order.index(layer), (path.name, node.module)
