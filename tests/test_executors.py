@@ -149,3 +149,39 @@ def test_the_bench_package_imports_one_way():
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kanpde.bench."):
                 target = node.module.split(".")[2]
                 assert target == layer or order.index(target) < order.index(layer), (path.name, node.module)
+
+
+@pytest.mark.slow
+def test_ray_retries_a_killed_worker_and_writes_each_run_once(tmp_path):
+    pytest.importorskip("ray")
+    import threading
+
+    import ray
+
+    suite = {"name": "k", "problems": ["exp_decay"], "models": [{"label": "m", "model": "mlp", "hidden": [8]}],
+             "seeds": [0, 1, 2, 3], "train": {"epochs": 1500, "log_every": 100}}
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    box = {}
+    run = threading.Thread(target=lambda: box.update(res=bench.run(suite, tmp_path, executor="ray", progress=False)))
+    try:
+        run.start()
+        killed, t0 = None, time.time()
+        while killed is None and time.time() - t0 < 120 and run.is_alive():
+            for p in Path("/proc").iterdir():
+                try:
+                    cmd = (p / "cmdline").read_bytes().decode(errors="replace") if p.name.isdigit() else ""
+                except OSError:
+                    continue
+                if cmd.startswith("ray::exp_decay/m/"):  # a worker executing a run (task named by the executor)
+                    time.sleep(0.5)
+                    os.kill(int(p.name), signal.SIGKILL)
+                    killed = cmd
+                    break
+            time.sleep(0.1)
+        run.join(300)
+    finally:
+        ray.shutdown()
+    assert killed, "no run was seen executing"
+    rows = read_jsonl(tmp_path / "runs.jsonl")
+    assert len(rows) == 4 and len({r["key"] for r in rows}) == 4  # none lost, none written twice
+    assert all(r["status"] == "ok" for r in rows) and len(box["res"]) == 4

@@ -19,7 +19,7 @@ from typing import Any
 from kanpde.bench.specs import RunSpec
 from kanpde.results import SCHEMA, stopped_by_time
 
-__all__ = ["run_one", "SOLUTION_BLOB"]
+__all__ = ["run_one", "error_record", "SOLUTION_BLOB"]
 
 #: record key holding the saved solution's bytes (popped by the driver before the record is written)
 SOLUTION_BLOB = "solution_blob"
@@ -39,6 +39,19 @@ def _solution_bytes(sol: Any) -> bytes:
         return path.read_bytes()
 
 
+def _base_record(spec: RunSpec) -> dict[str, Any]:
+    return {"schema": SCHEMA, "key": spec.key, "status": "ok", "suite": spec.suite, "problem": spec.problem,
+            "problem_params": dict(spec.problem_params), "label": spec.label, "model": spec.model,
+            "family": spec.family, "widths": list(spec.widths), "model_kwargs": dict(spec.model_kwargs),
+            "match": spec.match, "seed": spec.seed,
+            "started": datetime.datetime.now().isoformat(timespec="seconds")}
+
+
+def error_record(spec: RunSpec, error: str) -> dict:
+    """The record of a run that failed outside ``run_one`` (e.g. its worker died past its retries)."""
+    return {**_base_record(spec), "status": "error", "error": error, "config": dict(spec.config), "elapsed": 0.0}
+
+
 def run_one(spec: RunSpec, *, save_model: bool = True, position: int | None = None, bar: bool | None = None) -> dict:
     """Train ``spec`` and return its results record (with the solution's bytes when ``save_model``).
 
@@ -52,12 +65,8 @@ def run_one(spec: RunSpec, *, save_model: bool = True, position: int | None = No
     from kanpde.solution import count_params
     from kanpde.train import train
 
-    t0, started = time.perf_counter(), datetime.datetime.now().isoformat(timespec="seconds")
-    rec: dict[str, Any] = {"schema": SCHEMA, "key": spec.key, "status": "ok", "suite": spec.suite,
-                           "problem": spec.problem, "problem_params": dict(spec.problem_params), "label": spec.label,
-                           "model": spec.model, "family": spec.family, "widths": list(spec.widths),
-                           "model_kwargs": dict(spec.model_kwargs), "match": spec.match, "seed": spec.seed,
-                           "started": started}
+    t0 = time.perf_counter()
+    rec = _base_record(spec)
     try:
         from kanpde.api import get_problem
 

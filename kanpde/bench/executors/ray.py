@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from kanpde.bench.executors.base import Executor
-from kanpde.bench.run_one import run_one
+from kanpde.bench.run_one import error_record, run_one
 from kanpde.bench.specs import RunSpec
 
 __all__ = ["RayExecutor", "INSTALL_HINT"]
@@ -70,6 +70,7 @@ class RayExecutor(Executor):
         remote = ray.remote(_task)
         todo = list(specs)
         pending: list = []
+        spec_of: dict = {}
         limit = self.in_flight or max(1, 2 * cpus // max(1, max(int(sp.config.get("threads") or 1) for sp in todo)))
         try:
             while todo or pending:
@@ -77,12 +78,19 @@ class RayExecutor(Executor):
                     sp = todo.pop(0)
                     threads = int(sp.config.get("threads") or 1)
                     gpus = 1 if str(sp.config.get("device", "cpu")).startswith("cuda") else 0
-                    pending.append(remote.options(num_cpus=threads, num_gpus=gpus, max_retries=self.max_retries,
-                                                  name=f"{sp.problem}/{sp.label}/s{sp.seed}")
-                                   .remote(sp.to_dict(), save_model))
+                    ref = remote.options(num_cpus=threads, num_gpus=gpus, max_retries=self.max_retries,
+                                         name=f"{sp.problem}/{sp.label}/s{sp.seed}").remote(sp.to_dict(), save_model)
+                    spec_of[ref] = sp
+                    pending.append(ref)
                 done, pending = ray.wait(pending, num_returns=1)
                 for ref in done:
-                    yield ray.get(ref)
+                    sp = spec_of.pop(ref)
+                    try:
+                        rec = ray.get(ref)
+                    except (ray.exceptions.RayError, OSError) as e:  # the worker died past its retries
+                        lines = [ln for ln in str(e).splitlines() if ln.strip()]
+                        rec = error_record(sp, f"{type(e).__name__}: {lines[-1] if lines else ''}")
+                    yield rec
         except BaseException:  # Ctrl-C or a closed generator: stop what is still running
             for ref in pending:
                 try:
