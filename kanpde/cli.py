@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--plot", metavar="DIR", help="write the solution/error field and the training history here")
     so.add_argument("--save", metavar="FILE", help="save the trained solution (load with kanpde.load)")
     so.add_argument("--quiet", action="store_true", help="no progress bar")
+    so.add_argument("--dry-run", action="store_true",
+                    help="print the resolved model and training configuration (budget + options + seed) and exit")
 
     be = sub.add_parser("bench", help="run a benchmark suite (KAN vs MLP at equal budget)",
                         description="Run a suite of problems x models x seeds, write results files "
@@ -169,6 +171,20 @@ def _cmd_solve(a) -> int:
                             "grid_schedule": a.grid_schedule, "activation": a.activation, "dtype": a.dtype,
                             "device": a.device, "threads": a.threads, "max_time": a.max_time,
                             "log_every": a.log_every}.items() if v is not None}
+    if a.dry_run:
+        import dataclasses
+
+        from kanpde.resolve import resolve
+
+        prob, net, cfg = resolve(a.problem, a.model, widths=a.widths, options={**kw, "seed": a.seed})
+        arch = getattr(net, "widths", None)
+        print(f"{prob.name}: {type(net).__name__}{list(arch) if arch is not None else ''}, "
+              f"{sum(p.numel() for p in net.parameters() if p.requires_grad)} params")
+        default = kp.TrainConfig()
+        for f in dataclasses.fields(cfg):
+            v = getattr(cfg, f.name)
+            print(f"  {f.name} = {v!r}" + ("" if v != getattr(default, f.name) else "  (default)"))
+        return 0
     t0 = time.perf_counter()
     sol = kp.solve(a.problem, model=a.model, widths=a.widths, seed=a.seed, progress=not a.quiet, **kw)
     total = time.perf_counter() - t0
