@@ -96,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--address", metavar="ADDR",
                     help="ray: address of a running cluster (auto, or HOST:PORT); default: start a local instance")
     be.add_argument("--jobs", type=int, help="parallel processes or local Ray CPUs (default: one per CPU core)")
-    be.add_argument("--threads", type=int, help="torch threads per process (default: cores // jobs)")
+    be.add_argument("--threads", type=int,
+                    help="torch threads per run (default: 1, the fastest at PINN sizes; the same numbers under "
+                         "every executor)")
     be.add_argument("--device", help="torch device for every run, e.g. cuda (default: the suite's, cpu)")
     be.add_argument("--dtype", choices=["float64", "float32"], help="precision for every run")
     be.add_argument("--epochs", type=int, help="override the epochs of every run (e.g. for a smoke test)")

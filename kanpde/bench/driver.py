@@ -58,7 +58,8 @@ def run(suite: str | Mapping | Suite, out_dir: str | Path | None = None, *, exec
     else ``serial``.  ``resume`` skips runs whose key already has a finished record in
     ``out_dir`` (an interrupted run has none and is redone); without it, earlier results there
     are moved aside to ``runs.jsonl.<time>.bak``.  ``jobs`` runs in parallel (default: one per
-    core, at most one per run) with ``threads`` torch threads each (default: cores // jobs).
+    core, at most one per run) with ``threads`` torch threads each (default: 1; PINN-sized networks
+    train fastest single-threaded, and a run then gives the same bits under every executor).
     ``device``, ``dtype`` and ``epochs`` override the suite's training configuration.
     """
     from tqdm.auto import tqdm
@@ -87,7 +88,7 @@ def run(suite: str | Mapping | Suite, out_dir: str | Path | None = None, *, exec
     if jobs is None:
         jobs = 1 if name == "serial" else cores
     jobs = max(1, min(jobs, len(todo) or 1))
-    threads = threads or (1 if address else max(1, cores // jobs))
+    threads = threads or 1  # single-threaded runs: fastest at PINN sizes, and the same bits under every executor
     todo = [dataclasses.replace(sp, config={**sp.config, "threads": threads, "progress": False}) for sp in todo]
     records = {k: done[k] for k in (sp.key for sp in specs) if k in done}
     ex = get_executor(executor, jobs, **({"address": address} if address is not None else {}))
