@@ -90,6 +90,8 @@ def run(suite: str | Mapping | Suite, out_dir: str | Path | None = None, *, exec
     jobs = max(1, min(jobs, len(todo) or 1))
     threads = threads or 1  # single-threaded runs: fastest at PINN sizes, and the same bits under every executor
     todo = [dataclasses.replace(sp, config={**sp.config, "threads": threads, "progress": False}) for sp in todo]
+    if name != "serial":  # longest first: the last run to start is a short one, so workers finish together
+        todo.sort(key=lambda sp: -sp.cost)
     records = {k: done[k] for k in (sp.key for sp in specs) if k in done}
     ex = get_executor(executor, jobs, **({"address": address} if address is not None else {}))
 

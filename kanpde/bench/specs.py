@@ -175,6 +175,8 @@ class RunSpec:
     config: Mapping[str, Any]
     seed: int
     match: Mapping[str, Any] | None = None
+    #: relative cost estimate (epochs x FLOPs per point x points) to start long runs first; not in the key
+    cost: float = 0.0
 
     @property
     def key(self) -> str:
@@ -256,10 +258,12 @@ def expand(suite: str | Mapping | Suite, seeds: Sequence[int] | None = None) -> 
                 match = {"by": by, "ref": m["match"], "ref_params": ref[1], "ref_flops": ref[2],
                          "ratio": (n_p / ref[1]) if by == "params" else (n_f / ref[2])}
             sized[m["label"]] = (widths, n_p, n_f)
+            points = (base.n_interior or prob.n_interior) + (base.n_boundary or prob.n_boundary)
+            cost = float(base.epochs) * n_f * points
             for seed in seeds:
                 cfg = base.replace(seed=int(seed))
                 runs.append(RunSpec(suite=s.name, problem=prob.name, problem_params=dict(pentry.get("params", {})),
                                     label=m["label"], model=m["model"], family=m.get("family", m["model"]),
                                     widths=tuple(widths), model_kwargs=kwargs, config=cfg.to_dict(),
-                                    seed=int(seed), match=match))
+                                    seed=int(seed), match=match, cost=cost))
     return runs
