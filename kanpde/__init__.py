@@ -55,6 +55,10 @@ def __getattr__(name: str):
         from kanpde.models.kan import KAN
 
         return KAN
+    if name == "tune":
+        from kanpde.tune import tune
+
+        return tune
     if name in ("bench", "plot", "interpret"):
         import importlib
 

@@ -1,4 +1,10 @@
-"""The shipped benchmark suites, as plain data (see :mod:`kanpde.bench` for the format)."""
+"""The shipped benchmark suites, as plain data (see :mod:`kanpde.bench.specs` for the format).
+
+Suites compare models at equal epochs: none of them caps wall time, so a result does not
+depend on how busy the machine was.  A suite of your own may set ``max_time`` (seconds per
+run); each run it stops early is recorded with ``stopped_by_time: true``, flagged in every
+table and left out of the verdicts (see :mod:`kanpde.results`).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ SUITES: dict[str, dict] = {
                                                      "weights": {"dirichlet": 100.0}}}],
         "models": _KAN_MLP + [{"label": "MLP=flops", "model": "mlp", "match": "KAN", "by": "flops", "depth": 2}],
         "seeds": [0, 1],
-        "train": {"optimizer": "adam", "schedule": "cosine", "log_every": 10, "max_time": 15.0},
+        "train": {"optimizer": "adam", "schedule": "cosine", "log_every": 10},
     },
     "decay_study": {
         "name": "decay_study",
