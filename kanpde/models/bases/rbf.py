@@ -1,0 +1,132 @@
+"""Gaussian radial basis on a grid (FastKAN, Li 2024): ``exp(-((x - c_j) / h)^2)``, ``j = 0 .. G``.
+
+The ``G + 1`` centres ``c_j`` form a uniform grid of ``G`` intervals on the grid range (a buffer
+``grid`` ``(in, G + 1)``), and the width ``h`` is the grid spacing, as in FastKAN.  The basis acts
+on the raw input and decays beyond the range.  With ``u = (x - c) / h``: ``B' = -2 u B / h``,
+``B'' = (4 u^2 - 2) B / h^2``, ``B''' = (12 u - 8 u^3) B / h^3``.
+
+Refine = a finer uniform grid on the same range, coefficients by least squares on dense samples
+of the range: unlike B-splines the Gaussian spaces are not nested, so the function is kept only
+to the approximation error of the finer basis (about 1e-3 relative for smooth edges; see the
+tests).  ``update_grid_`` moves the grid uniformly onto the samples' range (``grid_eps`` is not
+used: centres stay equally spaced so that one width fits all) and refits on the samples.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from kanpde.models.bases.base import Basis, check_size, refit_coefficients
+from kanpde.models.bspline import uniform_grid
+
+__all__ = ["RBFBasis"]
+
+
+def _gauss(x: Tensor, grid: Tensor) -> Tensor:
+    """The Gaussians of a uniform centre grid ``(in, G + 1)`` at ``x`` ``(N, in)``: ``(N, in, G + 1)``."""
+    u = (x.unsqueeze(-1) - grid) * ((grid.shape[1] - 1) / (grid[:, -1:] - grid[:, :1]))
+    return torch.exp(-u * u)
+
+
+class RBFBasis(Basis):
+    """``G + 1`` Gaussians per input centred on a uniform grid, width the grid spacing."""
+
+    name = "rbf"
+    size_name = "grid"
+
+    def __init__(self, in_features: int, grid: int = 5, grid_range: tuple[float, float] = (-1.0, 1.0)):
+        super().__init__(in_features, grid_range)
+        self.grid_size = check_size("grid (number of intervals)", grid)
+        g = uniform_grid(self.in_features, self.grid_size, *self.grid_range)
+        self.register_buffer("grid", g.to(torch.get_default_dtype()))
+
+    @property
+    def n_basis(self) -> int:
+        """``G + 1``."""
+        return self.grid_size + 1
+
+    @property
+    def size(self) -> int:
+        """Grid intervals ``G``."""
+        return self.grid_size
+
+    @property
+    def grid_points(self) -> Tensor:
+        """The centres, ``(in, G + 1)``."""
+        return self.grid
+
+    @property
+    def domain(self) -> Tensor:
+        """Ends of the grid, ``(in, 2)``."""
+        return torch.stack([self.grid[:, 0], self.grid[:, -1]], 1)
+
+    def _inv_h(self) -> Tensor:
+        return self.grid_size / (self.grid[:, -1:] - self.grid[:, :1])  # (in, 1)
+
+    def values(self, x: Tensor) -> Tensor:
+        """``(N, in) -> (N, in, G + 1)`` (differentiable)."""
+        u = (x.unsqueeze(-1) - self.grid.to(x)) * self._inv_h().to(x)
+        return torch.exp(-u * u)
+
+    def levels(self, hT: Tensor, n: int) -> Tensor:
+        """Values and derivatives at ``hT`` ``(in, N)``: padded ``(in, n, N, G + 3)``."""
+        ih = self._inv_h().to(hT).unsqueeze(-1)  # (in, 1, 1)
+        u = (hT.unsqueeze(-1) - self.grid.to(hT).unsqueeze(1)) * ih  # (in, N, G+1)
+        u2 = u * u
+        e = torch.exp(-u2)
+        rows = [e]
+        if n > 1:
+            rows.append(-2 * ih * u * e)
+        if n > 2:
+            rows.append((ih * ih) * (4 * u2 - 2) * e)
+        if n > 3:
+            rows.append((ih * ih * ih) * (12 - 8 * u2) * u * e)
+        return self.padded(rows, hT)
+
+    def _move(self, new_grid: Tensor, x: Tensor, coef: Tensor) -> Tensor:
+        x64 = x.to(torch.float64)
+        G = new_grid.shape[1] - 1
+        new = refit_coefficients(_gauss(x64, self.grid.to(torch.float64)), coef, _gauss(x64, new_grid))
+        if new_grid.shape == self.grid.shape:
+            self.grid.copy_(new_grid)
+        else:
+            self.grid = new_grid.to(self.grid)
+        self.grid_size = G
+        return new
+
+    @torch.no_grad()
+    def refine_(self, size: int, coef: Tensor) -> Tensor:
+        """A uniform grid of ``size`` intervals on the same range; least-squares coefficients."""
+        g = self.grid.to(torch.float64)
+        lo, hi = g[:, :1], g[:, -1:]
+        frac = torch.linspace(0, 1, size + 1, dtype=torch.float64, device=g.device)
+        samples = torch.linspace(0, 1, 8 * (size + 1) + 1, dtype=torch.float64, device=g.device)
+        return self._move(lo + (hi - lo) * frac, (lo + (hi - lo) * samples).t(), coef)
+
+    @torch.no_grad()
+    def update_grid_(self, x: Tensor, grid_eps: float, coef: Tensor) -> Tensor:
+        """Centres uniform over the samples' range (a near-constant input keeps its grid); refit on ``x``."""
+        xs = x.detach().to(torch.float64)
+        lo, hi = xs.min(0).values.unsqueeze(1), xs.max(0).values.unsqueeze(1)
+        old = self.grid.to(torch.float64)
+        frac = torch.linspace(0, 1, self.grid_size + 1, dtype=torch.float64, device=xs.device)
+        grid = lo + (hi - lo) * frac
+        degenerate = ~((hi - lo)[:, 0] > 1e-9 * (old[:, -1] - old[:, 0]))
+        grid[degenerate] = old[degenerate]
+        return self._move(grid, xs, coef)
+
+    def select(self, rows: Tensor) -> RBFBasis:
+        """A copy restricted to inputs ``rows`` (their grids kept)."""
+        new = RBFBasis(len(rows), self.grid_size, self.grid_range)
+        new.grid = self.grid[rows.to(self.grid.device)].clone()
+        return new
+
+    def edge_flops(self) -> int:
+        """``8 (G + 1) + 2 (G + 1) + 3``: per centre a difference, a scaling, a square and ``exp`` (5),
+        the combination with the coefficients, the base branch's weight, add and sum."""
+        return 10 * self.n_basis + 3
+
+    def config(self) -> dict:
+        """``grid`` and ``grid_range``."""
+        return {"grid": self.grid_size, "grid_range": self.grid_range}
