@@ -49,7 +49,9 @@ derivatives, and :func:`compose_levels` applies the chain rule.
 
 Optional fast path.  A basis may evaluate the edge functions of a narrow layer directly
 (``local(out_features) -> True`` and ``local_forward``, ``local_levels``, ``local_state``,
-``local_weight_grad``); only the B-spline basis does (per-interval polynomials).
+``local_weight_grad``): the B-spline basis through per-interval polynomials, and every
+:class:`LinearDerivativeBasis` (polynomials, Fourier), whose derivatives are linear maps of its
+values, through one product of the values with the derivative-transformed weights.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-__all__ = ["Basis", "InputMap", "compose_levels", "refit_coefficients", "check_size"]
+__all__ = ["Basis", "LinearDerivativeBasis", "InputMap", "compose_levels", "refit_coefficients", "check_size"]
 
 
 def check_size(name: str, value, minimum: int = 1) -> int:
@@ -210,3 +212,98 @@ class Basis(nn.Module):
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.config().items())
 
+
+
+class LinearDerivativeBasis(Basis):
+    """A basis of functions ``P_c(t)`` of ``t = map(x)`` whose ``t``-derivatives stay in its span.
+
+    A subclass gives ``map`` (an :class:`InputMap`), ``values_t(t) -> (..., n_basis)`` and
+    ``derivative_matrix_t()``: ``D`` ``(n_basis, n_basis)`` float64 with ``P_c' = sum_j D[c, j] P_j``.
+    Then the ``m``-th derivative of an edge ``sum_c w_c P_c`` is ``sum_j (D^m)^T w)_j P_j``, so a
+    narrow layer (``out < n_basis + 2``) evaluates all levels of all its edges as one product of the
+    values ``(in, N, n)`` with the transformed weights ``(in, n, levels * out)``, followed by the
+    chain rule through the input map on ``levels * out`` numbers per point instead of
+    ``levels * (n + 2)``.
+    """
+
+    map: InputMap
+
+    def values_t(self, t: Tensor) -> Tensor:
+        """``P_c(t)`` stacked last, ``(*t.shape, n_basis)``."""
+        raise NotImplementedError
+
+    def derivative_matrix_t(self) -> Tensor:
+        """``D`` with ``P_c' = sum_j D[c, j] P_j`` (float64)."""
+        raise NotImplementedError
+
+    def values(self, x: Tensor) -> Tensor:
+        """``(N, in) -> (N, in, n_basis)`` (differentiable)."""
+        return self.values_t(self.map(x))
+
+    def derivative_powers(self, n: int, like: Tensor) -> Tensor:
+        """``[D^0 .. D^(n-1)]`` ``(n, n_basis, n_basis)`` in ``like``'s dtype and device (cached)."""
+        key = (n, self.n_basis, like.dtype, like.device)
+        cache = self.__dict__.setdefault("_powers_cache", {})
+        if key not in cache:
+            D = self.derivative_matrix_t()
+            P, out = torch.eye(self.n_basis, dtype=torch.float64), []
+            for _ in range(n):
+                out.append(P)
+                P = P @ D
+            cache.clear()
+            cache[key] = torch.stack(out).to(like)
+        return cache[key]
+
+    def levels(self, hT: Tensor, n: int) -> Tensor:
+        """Values and ``x``-derivatives at ``hT`` ``(in, N)``, padded ``(in, n, N, n_basis + 2)``."""
+        g = self.map.levels(hT, n)
+        V = self.values_t(g[0])  # (in, N, nb)
+        Q = torch.matmul(V.unsqueeze(1), self.derivative_powers(n, hT).transpose(1, 2))  # (in, n, N, nb)
+        gx = [v.unsqueeze(-1) if isinstance(v, Tensor) else v for v in g]
+        return self.padded(compose_levels(list(Q.unbind(1)), gx), hT)
+
+    def local(self, out_features: int) -> bool:
+        """Edge levels cost ``out`` numbers per level and point, features ``n_basis + 2``."""
+        return out_features < self.n_basis + 2
+
+    def local_forward(self, x: Tensor, W: Tensor) -> Tensor:
+        """``sum_i sum_c W[i, c + 1, o] P_c(t(x_i))`` ``(N, out)``."""
+        nb = self.n_basis
+        return self.values(x).flatten(1) @ W[:, 1 : nb + 1].reshape(-1, W.shape[-1])
+
+    def local_levels(self, hT: Tensor, W: Tensor, nlev: int) -> tuple[Tensor, tuple]:
+        """Basis part of the edge levels ``(nlev, out, in, N)`` at ``hT`` and what the backward needs."""
+        (I, N), O, nb = hT.shape, W.shape[-1], self.n_basis
+        g = self.map.levels(hT, nlev)
+        V = self.values_t(g[0])  # (I, N, nb)
+        Wd = torch.einsum("mcj,ico->ijmo", self.derivative_powers(nlev, hT), W[:, 1 : nb + 1])
+        Pt = torch.bmm(V, Wd.reshape(I, nb, nlev * O)).view(I, N, nlev, O)
+        gx = [v.unsqueeze(-1) if isinstance(v, Tensor) else v for v in g]
+        Px = torch.stack(compose_levels(list(Pt.unbind(2)), gx), 0)  # (nlev, I, N, O)
+        jac = torch.stack([torch.as_tensor(v, dtype=hT.dtype, device=hT.device).expand(I, N) for v in g[1:]]) \
+            if nlev > 1 else hT.new_zeros(0, I, N)
+        return Px.permute(0, 3, 1, 2), (V, jac)
+
+    def local_state(self) -> None:
+        """No state beyond the saved tensors."""
+        return None
+
+    def local_weight_grad(self, gPhi: Tensor, saved, wshape: torch.Size, state) -> Tensor:
+        """Gradient of the padded weight's basis columns given ``dL/dPhi`` ``(in, L, N, out)``."""
+        V, jac = saved
+        I, L, N, O = gPhi.shape
+        nb = self.n_basis
+        g = [None] + [j.unsqueeze(-1) for j in jac.unbind(0)]
+        gx = gPhi.unbind(1)
+        # adjoint of the chain rule (compose_levels) in the x-derivative levels
+        gt = [gx[0]]
+        if L > 1:
+            gt.append(gx[1] * g[1] + (gx[2] * g[2] if L > 2 else 0) + (gx[3] * g[3] if L > 3 else 0))
+        if L > 2:
+            gt.append(gx[2] * (g[1] * g[1]) + (3 * gx[3] * (g[1] * g[2]) if L > 3 else 0))
+        if L > 3:
+            gt.append(gx[3] * (g[1] * g[1] * g[1]))
+        gWt = torch.bmm(V.transpose(1, 2), torch.stack(gt, 2).reshape(I, N, L * O)).view(I, nb, L, O)
+        gW = gPhi.new_zeros(wshape)
+        gW[:, 1 : nb + 1] = torch.einsum("mcj,ijmo->ico", self.derivative_powers(L, gPhi), gWt)
+        return gW

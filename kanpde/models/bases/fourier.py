@@ -3,8 +3,8 @@
 ``t`` maps the grid range affinely onto ``[-1, 1]`` (no tanh: the functions are bounded anyway),
 so ``k = 1`` spans half a period over the range (edges need not be periodic) and ``k = 2`` a full
 one.  ``n_basis = 2 K`` (cosines first); the constant is left to the layer's other edges and the
-base branch.  ``degree`` is ``K``.  Derivatives in closed form: with ``c_k = w_k dt/dx``,
-``d/dx cos = -c sin``, ``d/dx sin = c cos``.
+base branch.  ``degree`` is ``K``.  Derivatives stay in the span: ``d/dt cos(w t) = -w sin(w t)``,
+``d/dt sin(w t) = w cos(w t)`` (a :class:`~kanpde.models.bases.base.LinearDerivativeBasis`).
 
 Refine adds frequencies ``K + 1 .. K'`` with zero coefficients: the function is unchanged
 exactly.  There is no grid to update.
@@ -17,12 +17,12 @@ import math
 import torch
 from torch import Tensor
 
-from kanpde.models.bases.base import Basis, InputMap, check_size
+from kanpde.models.bases.base import InputMap, LinearDerivativeBasis, check_size
 
 __all__ = ["FourierBasis"]
 
 
-class FourierBasis(Basis):
+class FourierBasis(LinearDerivativeBasis):
     """``[cos(w_1 t) .. cos(w_K t), sin(w_1 t) .. sin(w_K t)]`` on the affinely mapped input."""
 
     name = "fourier"
@@ -46,27 +46,19 @@ class FourierBasis(Basis):
     def _omega(self, like: Tensor) -> Tensor:
         return torch.arange(1, self.degree + 1, dtype=like.dtype, device=like.device) * (math.pi / 2)
 
-    def values(self, x: Tensor) -> Tensor:
-        """``(N, in) -> (N, in, 2 K)`` (differentiable)."""
-        theta = self.map(x).unsqueeze(-1) * self._omega(x)
+    def values_t(self, t: Tensor) -> Tensor:
+        """``[cos(w_k t)], [sin(w_k t)]`` stacked last, ``(*t.shape, 2 K)``."""
+        theta = t.unsqueeze(-1) * self._omega(t)
         return torch.cat([torch.cos(theta), torch.sin(theta)], -1)
 
-    def levels(self, hT: Tensor, n: int) -> Tensor:
-        """Values and ``x``-derivatives at ``hT`` ``(in, N)``: padded ``(in, n, N, 2K + 2)``."""
-        w = self._omega(hT)
-        theta = self.map(hT).unsqueeze(-1) * w
-        C, S = torch.cos(theta), torch.sin(theta)
-        c = w * self.map.scale
-        rows = [torch.cat([C, S], -1)]
-        if n > 1:
-            rows.append(torch.cat([-c * S, c * C], -1))
-        if n > 2:
-            c2 = c * c
-            rows.append(torch.cat([-c2 * C, -c2 * S], -1))
-        if n > 3:
-            c3 = c * c * c
-            rows.append(torch.cat([c3 * S, -c3 * C], -1))
-        return self.padded(rows, hT)
+    def derivative_matrix_t(self) -> Tensor:
+        """``d/dt cos(w t) = -w sin(w t)``, ``d/dt sin(w t) = w cos(w t)``."""
+        K = self.degree
+        w = torch.arange(1, K + 1, dtype=torch.float64) * (math.pi / 2)
+        D = torch.zeros(2 * K, 2 * K, dtype=torch.float64)
+        D[:K, K:] = torch.diag(-w)
+        D[K:, :K] = torch.diag(w)
+        return D
 
     @torch.no_grad()
     def refine_(self, size: int, coef: Tensor) -> Tensor:

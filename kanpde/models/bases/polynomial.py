@@ -1,9 +1,10 @@
 """Shared machinery of the orthogonal-polynomial bases (Chebyshev, Legendre): ``P_0 .. P_D`` of ``t(x)``.
 
-A subclass gives the three-term recurrence of its polynomials, differentiated ``m`` times (one
-rule for every derivative level at once), and its FLOP count.  The argument ``t`` comes from an
+A subclass gives the three-term recurrence of its polynomials (the values), the exact
+differentiation matrix of its basis (``P_c' = sum_j D[c, j] P_j``, so the ``m``-th derivatives are
+the values times ``D^m``: one batched product for all levels) and its FLOP count.  The argument ``t`` comes from an
 :class:`~kanpde.models.bases.base.InputMap` (``tanh`` by default, or ``affine`` on the grid
-range); derivatives with respect to ``x`` follow by the chain rule (:func:`compose_levels`).
+range); derivatives with respect to ``x`` follow by the chain rule (Faa di Bruno to third order).
 
 Refine = degree elevation: the new polynomials ``P_{D+1} .. P_{D'}`` get zero coefficients, so the
 function is unchanged exactly (the old space is a subspace of the new one).  There is no grid to
@@ -15,12 +16,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from kanpde.models.bases.base import Basis, InputMap, check_size, compose_levels
+from kanpde.models.bases.base import InputMap, LinearDerivativeBasis, check_size
 
 __all__ = ["PolynomialBasis"]
 
 
-class PolynomialBasis(Basis):
+class PolynomialBasis(LinearDerivativeBasis):
     """``P_0(t) .. P_D(t)`` with ``t = input_map(x)``; subclasses define :meth:`step`."""
 
     size_name = "degree"
@@ -42,34 +43,25 @@ class PolynomialBasis(Basis):
         """The degree ``D``."""
         return self.degree
 
-    def step(self, n: int, t: Tensor, V: Tensor, V_prev: Tensor, shifted: Tensor, m) -> Tensor:
-        """``P^(m)_{n+1}`` from ``P^(m)_n`` (``V``), ``P^(m)_{n-1}`` (``V_prev``), ``P^(m-1)_n`` (``shifted``)."""
+    def step(self, n: int, t: Tensor, V: Tensor, V_prev: Tensor) -> Tensor:
+        """``P_{n+1}(t)`` from ``P_n`` (``V``) and ``P_{n-1}`` (``V_prev``)."""
         raise NotImplementedError
 
-    def _polys(self, t: Tensor, L: int) -> list[Tensor]:
-        """``[P_0 .. P_D]`` with their ``t``-derivatives stacked in front: each ``(L, *t.shape)``."""
-        one = torch.ones_like(t)
-        if L == 1:
-            V = [one.unsqueeze(0), t.unsqueeze(0)]
-        else:
-            z = torch.zeros((L - 1, *t.shape), dtype=t.dtype, device=t.device)
-            V = [torch.cat([one.unsqueeze(0), z]), torch.cat([t.unsqueeze(0), one.unsqueeze(0), z[1:]])]
-        m = torch.arange(L, dtype=t.dtype, device=t.device).view(L, *([1] * t.dim()))
+    @staticmethod
+    def derivative_matrix(degree: int) -> Tensor:
+        """``D`` ``(D+1, D+1)`` float64 with ``P_c' = sum_j D[c, j] P_j`` (exact, integers)."""
+        raise NotImplementedError
+
+    def values_t(self, t: Tensor) -> Tensor:
+        """``[P_0(t) .. P_D(t)]`` by the recurrence, stacked last: ``(*t.shape, D + 1)``."""
+        V = [torch.ones_like(t), t]
         for n in range(1, self.degree):
-            shifted = torch.cat([torch.zeros_like(V[n][:1]), V[n][:-1]]) if L > 1 else 0.0
-            V.append(self.step(n, t, V[n], V[n - 1], shifted, m))
-        return V[: self.degree + 1]
+            V.append(self.step(n, t, V[n], V[n - 1]))
+        return torch.stack(V[: self.degree + 1], -1)
 
-    def values(self, x: Tensor) -> Tensor:
-        """``P_c(t(x))``: ``(N, in) -> (N, in, D + 1)`` (differentiable)."""
-        return torch.stack([v[0] for v in self._polys(self.map(x), 1)], -1)
-
-    def levels(self, hT: Tensor, n: int) -> Tensor:
-        """Values and ``x``-derivatives at ``hT`` ``(in, N)``: padded ``(in, n, N, D + 3)``."""
-        g = self.map.levels(hT, n)
-        Q = torch.stack(self._polys(g[0], n), -1)  # (n, in, N, D+1)
-        g = [v.unsqueeze(-1) if isinstance(v, Tensor) else v for v in g]
-        return self.padded(compose_levels(list(Q.unbind(0)), g), hT)
+    def derivative_matrix_t(self) -> Tensor:
+        """The differentiation matrix at the current degree."""
+        return self.derivative_matrix(self.degree)
 
     @torch.no_grad()
     def refine_(self, size: int, coef: Tensor) -> Tensor:
