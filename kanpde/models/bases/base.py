@@ -202,11 +202,12 @@ class Basis(nn.Module):
         """Whether the layer should use this basis's per-edge fast path (none by default)."""
         return False
 
-    def padded(self, levels: list[Tensor], like: Tensor) -> Tensor:
-        """Stack per-level ``(in, N, n_basis)`` tensors into the padded layout ``(in, n, N, n_basis + 2)``."""
-        I, N, nb = levels[0].shape
-        out = like.new_zeros(I, len(levels), N, nb + 2)
-        out[..., 1 : nb + 1] = torch.stack(levels, 1)
+    def padded_empty(self, n: int, like: Tensor) -> Tensor:
+        """An ``(in, n, N, n_basis + 2)`` buffer for ``like`` ``(in, N)`` with zero padding columns, the rest unset."""
+        I, N = like.shape
+        out = like.new_empty(I, n, N, self.n_basis + 2)
+        out[..., 0] = 0
+        out[..., -1] = 0
         return out
 
     def extra_repr(self) -> str:
@@ -254,13 +255,38 @@ class LinearDerivativeBasis(Basis):
             cache[key] = torch.stack(out).to(like)
         return cache[key]
 
+    def level_matrices(self, n: int, like: Tensor) -> Tensor:
+        """``(n, n_basis, n_basis + 2)``: ``(D^m)^T`` in the padded columns (times ``scale^m`` for an affine map)."""
+        key = ("padded", n, self.n_basis, like.dtype, like.device)
+        cache = self.__dict__.setdefault("_levels_cache", {})
+        if key not in cache:
+            P = self.derivative_powers(n, like).to(torch.float64)
+            nb = self.n_basis
+            M = torch.zeros(n, nb, nb + 2, dtype=torch.float64)
+            for m in range(n):
+                M[m, :, 1 : nb + 1] = P[m].t() * (self.map.scale**m if self.map.kind == "affine" else 1.0)
+            cache.clear()
+            cache[key] = M.to(like)
+        return cache[key]
+
     def levels(self, hT: Tensor, n: int) -> Tensor:
-        """Values and ``x``-derivatives at ``hT`` ``(in, N)``, padded ``(in, n, N, n_basis + 2)``."""
+        """Values and ``x``-derivatives at ``hT`` ``(in, N)``, padded ``(in, n, N, n_basis + 2)``.
+
+        The ``t``-derivatives are the values times ``(D^m)^T`` (one product), then the chain rule
+        through a tanh map (an affine one is folded into the matrices).
+        """
         g = self.map.levels(hT, n)
-        V = self.values_t(g[0])  # (in, N, nb)
-        Q = torch.matmul(V.unsqueeze(1), self.derivative_powers(n, hT).transpose(1, 2))  # (in, n, N, nb)
-        gx = [v.unsqueeze(-1) if isinstance(v, Tensor) else v for v in g]
-        return self.padded(compose_levels(list(Q.unbind(1)), gx), hT)
+        out = torch.einsum("inc,mcd->imnd", self.values_t(g[0]), self.level_matrices(n, hT))
+        if self.map.kind == "tanh" and n > 1:
+            g1 = g[1].unsqueeze(-1)
+            Q1 = out[:, 1].clone() if n > 2 else out[:, 1]
+            if n > 3:
+                g2, g3 = g[2].unsqueeze(-1), g[3].unsqueeze(-1)
+                out[:, 3] = out[:, 3] * (g1 * g1 * g1) + 3 * out[:, 2] * (g1 * g2) + Q1 * g3
+            if n > 2:
+                out[:, 2] = out[:, 2] * (g1 * g1) + Q1 * g[2].unsqueeze(-1)
+            out[:, 1] *= g1
+        return out
 
     def local(self, out_features: int) -> bool:
         """Edge levels cost ``out`` numbers per level and point, features ``n_basis + 2``."""

@@ -74,15 +74,16 @@ class RBFBasis(Basis):
         ih = self._inv_h().to(hT).unsqueeze(-1)  # (in, 1, 1)
         u = (hT.unsqueeze(-1) - self.grid.to(hT).unsqueeze(1)) * ih  # (in, N, G+1)
         u2 = u * u
-        e = torch.exp(-u2)
-        rows = [e]
+        out = self.padded_empty(n, hT)
+        nb = self.n_basis
+        e = torch.exp(-u2, out=out[:, 0, :, 1 : nb + 1])
         if n > 1:
-            rows.append(-2 * ih * u * e)
+            torch.mul(u * e, -2 * ih, out=out[:, 1, :, 1 : nb + 1])
         if n > 2:
-            rows.append((ih * ih) * (4 * u2 - 2) * e)
+            torch.mul((4 * u2 - 2) * e, ih * ih, out=out[:, 2, :, 1 : nb + 1])
         if n > 3:
-            rows.append((ih * ih * ih) * (12 - 8 * u2) * u * e)
-        return self.padded(rows, hT)
+            torch.mul((12 - 8 * u2) * (u * e), ih * ih * ih, out=out[:, 3, :, 1 : nb + 1])
+        return out
 
     def _move(self, new_grid: Tensor, x: Tensor, coef: Tensor) -> Tensor:
         x64 = x.to(torch.float64)
