@@ -276,7 +276,7 @@ class LinearDerivativeBasis(Basis):
         through a tanh map (an affine one is folded into the matrices).
         """
         g = self.map.levels(hT, n)
-        out = torch.einsum("inc,mcd->imnd", self.values_t(g[0]), self.level_matrices(n, hT))
+        out = torch.einsum("inc,mcd->imnd", self.values_t(g[0]), self.level_matrices(n, hT)).contiguous()
         if self.map.kind == "tanh" and n > 1:
             g1 = g[1].unsqueeze(-1)
             Q1 = out[:, 1].clone() if n > 2 else out[:, 1]
