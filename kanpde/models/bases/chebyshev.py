@@ -21,9 +21,13 @@ class ChebyshevBasis(PolynomialBasis):
 
     name = "chebyshev"
 
-    def step(self, n: int, t: Tensor, V: Tensor, V_prev: Tensor) -> Tensor:
-        """``T_{n+1} = 2 t T_n - T_{n-1}``."""
-        return 2 * t * V - V_prev
+    def prepare(self, t: Tensor) -> Tensor:
+        """``2 t``, once per evaluation."""
+        return 2 * t
+
+    def step(self, n: int, t2: Tensor, V: Tensor, V_prev: Tensor) -> Tensor:
+        """``T_{n+1} = 2 t T_n - T_{n-1}`` (``t2 = 2 t``)."""
+        return torch.addcmul(-V_prev, t2, V)
 
     @staticmethod
     def derivative_matrix(degree: int) -> Tensor:

@@ -43,8 +43,12 @@ class PolynomialBasis(LinearDerivativeBasis):
         """The degree ``D``."""
         return self.degree
 
+    def prepare(self, t: Tensor) -> Tensor:
+        """What :meth:`step` receives instead of ``t`` (e.g. ``2 t``, computed once); ``t`` by default."""
+        return t
+
     def step(self, n: int, t: Tensor, V: Tensor, V_prev: Tensor) -> Tensor:
-        """``P_{n+1}(t)`` from ``P_n`` (``V``) and ``P_{n-1}`` (``V_prev``)."""
+        """``P_{n+1}(t)`` from ``P_n`` (``V``) and ``P_{n-1}`` (``V_prev``); ``t`` as :meth:`prepare` made it."""
         raise NotImplementedError
 
     @staticmethod
@@ -54,9 +58,9 @@ class PolynomialBasis(LinearDerivativeBasis):
 
     def values_t(self, t: Tensor) -> Tensor:
         """``[P_0(t) .. P_D(t)]`` by the recurrence, stacked last: ``(*t.shape, D + 1)``."""
-        V = [torch.ones_like(t), t]
+        V, t2 = [torch.ones_like(t), t], self.prepare(t)
         for n in range(1, self.degree):
-            V.append(self.step(n, t, V[n], V[n - 1]))
+            V.append(self.step(n, t2, V[n], V[n - 1]))
         return torch.stack(V[: self.degree + 1], -1)
 
     def derivative_matrix_t(self) -> Tensor:
