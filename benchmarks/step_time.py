@@ -13,6 +13,10 @@ is closest to its own.  `--grids` also times the B-spline and RBF KANs at G = 5,
 (interleaved the same way) and reports each time over the G = 5 time.
 
     python benchmarks/step_time.py --threads 1 --out benchmarks/results/step_time.json
+
+`--paths 1000,4000,16000` also times the B-spline KAN[2,10,1] and MLP[2,15,15,1] with forward-jet
+derivatives and with double-backward autograd at those point counts (the two derivative paths
+behind `derivatives="auto"`; `best/best` compares each model's faster one).
 """
 
 from __future__ import annotations
@@ -63,6 +67,37 @@ def interleaved(models: dict[str, torch.nn.Module], n: int, reps: int, warmup: i
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
+def step_time(model: torch.nn.Module, n: int, reps: int, warmup: int, derivatives: str, dtype: str) -> float:
+    """Median seconds of one training step on poisson2d with ``n`` interior points and one derivative path."""
+    prob = kp.get_problem("poisson2d")
+    cfg = kp.TrainConfig(epochs=reps + warmup, optimizer="adam", lr=1e-3, n_interior=n, progress=False,
+                         derivatives=derivatives, dtype=dtype)
+    run = _Run(prob, model, cfg, ())
+    times = []
+    for i in range(reps + warmup):
+        t = time.perf_counter()
+        run.step()
+        if i >= warmup:
+            times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def paths(points: list[int], reps: int, warmup: int, dtype: str) -> list[dict]:
+    """KAN[2,10,1] (B-spline) and MLP[2,15,15,1] with jets and with autograd at each point count."""
+    kan, mlp = kp.KAN([2, 10, 1], grid=5, k=3, seed=0), kp.MLP([2, 15, 15, 1], seed=0)
+    rows = []
+    print(f"\n{'points':>7} {'KAN jet':>8} {'MLP jet':>8} {'KAN ag':>8} {'MLP ag':>8} {'best/best':>9}   (ms)")
+    for n in points:
+        r = reps if n <= 4000 else max(10, reps // 3)
+        t = {f"{name}_{d}": step_time(m, n, r, warmup, d, dtype) * 1e3
+             for d in ("jet", "autograd") for name, m in (("kan", kan), ("mlp", mlp))}
+        row = {"points": n, **t, "ratio_best": min(t["kan_jet"], t["kan_autograd"]) / min(t["mlp_jet"], t["mlp_autograd"])}
+        rows.append(row)
+        print(f"{n:>7} {t['kan_jet']:8.2f} {t['mlp_jet']:8.2f} {t['kan_autograd']:8.2f} {t['mlp_autograd']:8.2f} "
+              f"{row['ratio_best']:9.2f}")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> dict:
     """Run the measurements, print the tables and return the results."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -72,6 +107,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--warmup", type=int, default=5, help="untimed steps first")
     ap.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     ap.add_argument("--grids", default="5,10,20,40", help="grid sizes for the B-spline/RBF cost in G ('' to skip)")
+    ap.add_argument("--paths", default="", help="point counts for the jet/autograd table (e.g. 1000,4000,16000)")
     ap.add_argument("--out", default=None, help="write the results as JSON here")
     args = ap.parse_args(argv)
 
@@ -110,11 +146,13 @@ def main(argv: list[str] | None = None) -> dict:
             grid_rows.append(row)
             print(f"{b:<8} " + " ".join(f"{tg[f'{b} G={G}'] * 1e3:8.2f}" for G in grids) + "   "
                   + " ".join(f"{tg[f'{b} G={G}'] / base:5.2f}" for G in grids))
+    path_rows = paths([int(p) for p in args.paths.split(",") if p], args.reps, args.warmup, args.dtype)
     torch.set_num_threads(threads)
     result = {"benchmark": "step_time", "problem": "poisson2d", "points": args.points, "dtype": args.dtype,
               "threads": args.threads, "reps": args.reps, "torch": torch.__version__,
               "python": platform.python_version(), "machine": platform.machine(),
-              "unit": "ms per step (median)", "rows": rows, "grid_rows": grid_rows}
+              "unit": "ms per step (median)", "rows": rows, "grid_rows": grid_rows,
+              "path_rows": path_rows}
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(result, indent=1))

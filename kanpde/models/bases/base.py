@@ -20,9 +20,9 @@ is a buffer, so it moves with ``.to()`` and is saved in the state dict) and prov
 ``levels(hT, n)``
     values and first ``n - 1`` derivatives (``n <= 4``: a second-order jet needs three levels and
     its hand-written backward pass the fourth) at ``hT`` ``(in, N)`` in the *padded layout*
-    ``(in, n, N, n_basis + 2)``: basis ``c`` in column ``c + 1``; column ``0`` is zero (the layer
-    puts its base branch there) and column ``n_basis + 1`` is scratch that the layer weights by
-    zero.  Need not be differentiable.
+    ``(in, n, N, n_basis + 2)``: basis ``c`` in column ``c + 1``; columns ``0`` and ``n_basis + 1``
+    hold any finite numbers (the layer overwrites column ``0`` with its base branch and weights
+    column ``n_basis + 1`` by zero).  Need not be differentiable.
 ``domain``
     ``(in, 2)``: the input range the basis is laid out on (its grid's ends), used to plot edges.
 ``grid_points``
@@ -201,14 +201,6 @@ class Basis(nn.Module):
     def local(self, out_features: int) -> bool:
         """Whether the layer should use this basis's per-edge fast path (none by default)."""
         return False
-
-    def padded_empty(self, n: int, like: Tensor) -> Tensor:
-        """An ``(in, n, N, n_basis + 2)`` buffer for ``like`` ``(in, N)`` with zero padding columns, the rest unset."""
-        I, N = like.shape
-        out = like.new_empty(I, n, N, self.n_basis + 2)
-        out[..., 0] = 0
-        out[..., -1] = 0
-        return out
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.config().items())

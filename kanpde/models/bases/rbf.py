@@ -72,20 +72,28 @@ class RBFBasis(Basis):
         return torch.exp(-u * u)
 
     def levels(self, hT: Tensor, n: int) -> Tensor:
-        """Values and derivatives at ``hT`` ``(in, N)``: padded ``(in, n, N, G + 3)``."""
-        ih = self._inv_h().to(hT).unsqueeze(-1)  # (in, 1, 1)
-        u = (hT.unsqueeze(-1) - self.grid.to(hT).unsqueeze(1)) * ih  # (in, N, G+1)
+        """Values and derivatives at ``hT`` ``(in, N)``: padded ``(in, n, N, G + 3)``.
+
+        The two padding columns are Gaussians centred far outside the grid (``10^3`` widths), whose
+        values and derivatives are exactly zero, so that every level is computed in the padded
+        layout directly and stacked once.
+        """
+        ih = self._inv_h().to(hT)  # (in, 1)
+        g = self.grid.to(hT)
+        far = 1e3 / ih
+        centres = torch.cat([g[:, :1] - far, g, g[:, -1:] + far], 1)  # (in, G + 3)
+        u = (hT.unsqueeze(-1) - centres.unsqueeze(1)) * ih.unsqueeze(-1)  # (in, N, G+3)
         u2 = u * u
-        out = self.padded_empty(n, hT)
-        nb = self.n_basis
-        e = torch.exp(-u2, out=out[:, 0, :, 1 : nb + 1])
+        e = torch.exp(-u2)
+        rows = [e]
         if n > 1:
-            torch.mul(u * e, -2 * ih, out=out[:, 1, :, 1 : nb + 1])
+            ue = u * e
+            rows.append(ue * (-2 * ih).unsqueeze(-1))
         if n > 2:
-            torch.mul((4 * u2 - 2) * e, ih * ih, out=out[:, 2, :, 1 : nb + 1])
+            rows.append((4 * u2 - 2) * e * (ih * ih).unsqueeze(-1))
         if n > 3:
-            torch.mul((12 - 8 * u2) * (u * e), ih * ih * ih, out=out[:, 3, :, 1 : nb + 1])
-        return out
+            rows.append((12 - 8 * u2) * ue * (ih * ih * ih).unsqueeze(-1))
+        return torch.stack(rows, 1)
 
     def _move(self, new_grid: Tensor, x: Tensor, coef: Tensor) -> Tensor:
         x64 = x.to(torch.float64)
