@@ -95,6 +95,83 @@ class RBFBasis(Basis):
             rows.append((12 - 8 * u2) * ue * (ih * ih * ih).unsqueeze(-1))
         return torch.stack(rows, 1)
 
+    # -- the narrow-layer fast path -----------------------------------------------------------
+    # With u_j = s - (j - r) (s = (x - c_0) / h - r, r = G / 2 centring the indices), the edge
+    # levels are combinations of A_p = sum_j W_j e_j u_j^p: Phi_0 = A_0, Phi_1 = -2 A_1 / h,
+    # Phi_2 = (4 A_2 - 2 A_0) / h^2, Phi_3 = (12 A_1 - 8 A_3) / h^3, and A_p expands in powers of s
+    # times S_q = sum_j W_j (j - r)^q e_j: one product of the Gaussians with q-scaled weights.
+    # Centring keeps |s|, |j - r| <= G / 2 + a few, so the expansion loses about 3 log10(G / 2)
+    # digits of the third level (used only by the backward pass of second derivatives).
+
+    def local(self, out_features: int) -> bool:
+        """Edge levels cost about ``out`` numbers per level and point, dense features ``G + 3``."""
+        return out_features < self.n_basis + 2
+
+    def local_forward(self, x: Tensor, W: Tensor) -> Tensor:
+        """``sum_i sum_j W[i, j + 1, o] B_j(x_i)`` ``(N, out)``."""
+        return self.values(x).flatten(1) @ W[:, 1 : self.n_basis + 1].reshape(-1, W.shape[-1])
+
+    def _offsets(self, like: Tensor) -> Tensor:
+        return torch.arange(self.n_basis, dtype=like.dtype, device=like.device) - self.grid_size / 2
+
+    def local_levels(self, hT: Tensor, W: Tensor, nlev: int) -> tuple[Tensor, tuple]:
+        """Gaussian part of the edge levels ``(nlev, out, in, N)`` and what the backward needs."""
+        (I, N), O, nb = hT.shape, W.shape[-1], self.n_basis
+        ih = self._inv_h().to(hT)  # (I, 1)
+        jj = self._offsets(hT)
+        s = (hT - self.grid[:, :1].to(hT)) * ih - self.grid_size / 2  # (I, N)
+        u = s.unsqueeze(-1) - jj
+        e = torch.exp(-u * u)  # (I, N, nb)
+        Wb = W[:, 1 : nb + 1]
+        Wq = torch.stack([Wb * (jj**q).view(1, nb, 1) for q in range(nlev)], 2).view(I, nb, nlev * O)
+        S = torch.bmm(e, Wq).view(I, N, nlev, O).unbind(2)
+        sv, ihv = s.unsqueeze(-1), ih.unsqueeze(-1)
+        A = [S[0]]
+        if nlev > 1:
+            A.append(sv * S[0] - S[1])
+        if nlev > 2:
+            A.append(sv * (sv * S[0] - 2 * S[1]) + S[2])
+        if nlev > 3:
+            A.append(sv * (sv * (sv * S[0] - 3 * S[1]) + 3 * S[2]) - S[3])
+        Phi = [A[0], -2 * ihv * A[1], (ihv * ihv) * (4 * A[2] - 2 * A[0]),
+               (ihv * ihv * ihv) * (12 * A[1] - 8 * A[3]) if nlev > 3 else None][:nlev]
+        return torch.stack(Phi, 0).permute(0, 3, 1, 2), (e, s, ih)
+
+    def local_state(self) -> None:
+        """No state beyond the saved tensors."""
+        return None
+
+    def local_weight_grad(self, gPhi: Tensor, saved, wshape: torch.Size, state) -> Tensor:
+        """Gradient of the padded weight's Gaussian columns given ``dL/dPhi`` ``(in, L, N, out)``."""
+        e, s, ih = saved
+        I, L, N, O = gPhi.shape
+        nb = e.shape[-1]
+        jj = torch.arange(nb, dtype=e.dtype, device=e.device) - (nb - 1) / 2
+        g = gPhi.unbind(1)
+        sv, ihv = s.unsqueeze(-1), ih.unsqueeze(-1)
+        gA = [g[0] - 2 * (ihv * ihv) * g[2] if L > 2 else g[0]]  # adjoint of A -> Phi
+        if L > 1:
+            gA.append(-2 * ihv * g[1] + (12 * ihv * ihv * ihv * g[3] if L > 3 else 0))
+        if L > 2:
+            gA.append(4 * (ihv * ihv) * g[2])
+        if L > 3:
+            gA.append(-8 * (ihv * ihv * ihv) * g[3])
+        # adjoint of A_p = sum_q C(p, q) s^(p-q) (-1)^q S_q
+        binom = [[1], [1, 1], [1, 2, 1], [1, 3, 3, 1]]
+        spow = [None, sv, sv * sv, sv * sv * sv]
+        gS = []
+        for q in range(L):
+            acc = None
+            for p in range(q, L):
+                term = gA[p] if p == q else gA[p] * spow[p - q]
+                term = term * (binom[p][q] * (-1) ** q) if binom[p][q] * (-1) ** q != 1 else term
+                acc = term if acc is None else acc + term
+            gS.append(acc)
+        gWq = torch.bmm(e.transpose(1, 2), torch.stack(gS, 2).reshape(I, N, L * O)).view(I, nb, L, O)
+        gW = gPhi.new_zeros(wshape)
+        gW[:, 1 : nb + 1] = sum(gWq[:, :, q] * (jj**q).view(1, nb, 1) for q in range(L))
+        return gW
+
     def _move(self, new_grid: Tensor, x: Tensor, coef: Tensor) -> Tensor:
         x64 = x.to(torch.float64)
         G = new_grid.shape[1] - 1
