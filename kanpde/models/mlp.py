@@ -93,6 +93,10 @@ class MLP(nn.Module):
             self.register_buffer("fourier_matrix", (2 * math.pi * B).to(torch.get_default_dtype()))
         else:
             self.register_buffer("fourier_matrix", None)
+        if self.fourier_features:
+            # with Fourier features the forward jet is about twice as fast as double backward at
+            # 1k points (benchmarks/README.md, step_time.py), so ``derivatives="auto"`` takes it
+            self.prefers_jet = True
         n_hidden = len(widths) - 2
         self.slopes = nn.Parameter(torch.full((n_hidden,), 1 / self.adaptive_scale)) if adaptive else None
 
