@@ -7,7 +7,7 @@ of each in turn, so that load from other processes hits them alike; each time is
 `--reps` steps after warm-up, and the ratios (member / MLP of equal parameters) are what to read.
 
 Members: KAN[2,10,1] with every basis at its default size (B-spline G=5 k=3, Chebyshev and
-Legendre degree 5, RBF G=5, Fourier 3 frequencies), bsmlp, the Fourier-feature MLP (16
+Legendre degree 7, RBF G=7, Fourier 4 frequencies: 10 parameters per edge each), bsmlp, the Fourier-feature MLP (16
 features) and the adaptive-activation MLP, each with the plain MLP[2,h,h,1] whose parameter count
 is closest to its own.  `--grids` also times the B-spline and RBF KANs at G = 5, 10, 20, 40
 (interleaved the same way) and reports each time over the G = 5 time.

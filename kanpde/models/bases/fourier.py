@@ -28,7 +28,7 @@ class FourierBasis(LinearDerivativeBasis):
     name = "fourier"
     size_name = "degree"
 
-    def __init__(self, in_features: int, degree: int = 3, grid_range: tuple[float, float] = (-1.0, 1.0)):
+    def __init__(self, in_features: int, degree: int = 4, grid_range: tuple[float, float] = (-1.0, 1.0)):
         super().__init__(in_features, grid_range)
         self.degree = check_size("degree (number of frequencies)", degree)
         self.map = InputMap("affine", self.grid_range)

@@ -27,7 +27,7 @@ class PolynomialBasis(LinearDerivativeBasis):
     size_name = "degree"
     default_input_map = "tanh"
 
-    def __init__(self, in_features: int, degree: int = 5, input_map: str | None = None,
+    def __init__(self, in_features: int, degree: int = 7, input_map: str | None = None,
                  grid_range: tuple[float, float] = (-1.0, 1.0)):
         super().__init__(in_features, grid_range)
         self.degree = check_size("degree", degree)

@@ -25,9 +25,18 @@ from kanpde.models.bspline import uniform_grid
 __all__ = ["RBFBasis"]
 
 
+def _scaled(x: Tensor, grid: Tensor) -> Tensor:
+    """``u_j = (x - c_j) / h`` ``(..., in, G + 1)`` for ``x`` ``(..., in)`` on the uniform centres ``grid``
+    ``(in, G + 1)``, as ``(x - c_0) / h - j`` (the centres are the ends and the spacing, exactly)."""
+    G = grid.shape[1] - 1
+    ih = G / (grid[:, -1] - grid[:, 0])
+    j = torch.arange(G + 1, dtype=x.dtype, device=x.device)
+    return ((x - grid[:, 0].to(x)) * ih.to(x)).unsqueeze(-1) - j
+
+
 def _gauss(x: Tensor, grid: Tensor) -> Tensor:
     """The Gaussians of a uniform centre grid ``(in, G + 1)`` at ``x`` ``(N, in)``: ``(N, in, G + 1)``."""
-    u = (x.unsqueeze(-1) - grid) * ((grid.shape[1] - 1) / (grid[:, -1:] - grid[:, :1]))
+    u = _scaled(x, grid)
     return torch.exp(-u * u)
 
 
@@ -37,7 +46,7 @@ class RBFBasis(Basis):
     name = "rbf"
     size_name = "grid"
 
-    def __init__(self, in_features: int, grid: int = 5, grid_range: tuple[float, float] = (-1.0, 1.0)):
+    def __init__(self, in_features: int, grid: int = 7, grid_range: tuple[float, float] = (-1.0, 1.0)):
         super().__init__(in_features, grid_range)
         self.grid_size = check_size("grid (number of intervals)", grid)
         g = uniform_grid(self.in_features, self.grid_size, *self.grid_range)
@@ -68,21 +77,20 @@ class RBFBasis(Basis):
 
     def values(self, x: Tensor) -> Tensor:
         """``(N, in) -> (N, in, G + 1)`` (differentiable)."""
-        u = (x.unsqueeze(-1) - self.grid.to(x)) * self._inv_h().to(x)
+        u = _scaled(x, self.grid)
         return torch.exp(-u * u)
 
     def levels(self, hT: Tensor, n: int) -> Tensor:
         """Values and derivatives at ``hT`` ``(in, N)``: padded ``(in, n, N, G + 3)``.
 
-        The two padding columns are Gaussians centred far outside the grid (``10^3`` widths), whose
+        The two padding columns are Gaussians ``10^3`` widths away from the point, whose
         values and derivatives are exactly zero, so that every level is computed in the padded
         layout directly and stacked once.
         """
         ih = self._inv_h().to(hT)  # (in, 1)
-        g = self.grid.to(hT)
-        far = 1e3 / ih
-        centres = torch.cat([g[:, :1] - far, g, g[:, -1:] + far], 1)  # (in, G + 3)
-        u = (hT.unsqueeze(-1) - centres.unsqueeze(1)) * ih.unsqueeze(-1)  # (in, N, G+3)
+        u = _scaled(hT.t(), self.grid).transpose(0, 1)  # (in, N, G+1)
+        far = torch.full_like(u[..., :1], 1e3)
+        u = torch.cat([far, u, far], -1)  # (in, N, G+3)
         u2 = u * u
         e = torch.exp(-u2)
         rows = [e]
@@ -133,8 +141,13 @@ class RBFBasis(Basis):
             A.append(sv * (sv * S[0] - 2 * S[1]) + S[2])
         if nlev > 3:
             A.append(sv * (sv * (sv * S[0] - 3 * S[1]) + 3 * S[2]) - S[3])
-        Phi = [A[0], -2 * ihv * A[1], (ihv * ihv) * (4 * A[2] - 2 * A[0]),
-               (ihv * ihv * ihv) * (12 * A[1] - 8 * A[3]) if nlev > 3 else None][:nlev]
+        Phi = [A[0]]
+        if nlev > 1:
+            Phi.append(-2 * ihv * A[1])
+        if nlev > 2:
+            Phi.append((ihv * ihv) * (4 * A[2] - 2 * A[0]))
+        if nlev > 3:
+            Phi.append((ihv * ihv * ihv) * (12 * A[1] - 8 * A[3]))
         return torch.stack(Phi, 0).permute(0, 3, 1, 2), (e, s, ih)
 
     def local_state(self) -> None:
