@@ -42,7 +42,8 @@ def matched_mlp_width(target: int) -> int:
 
 def members() -> dict[str, torch.nn.Module]:
     """The family at its default sizes (seed 0)."""
-    out = {f"KAN {b}": kp.KAN([2, 10, 1], basis=b, seed=0) for b in ("bspline", "chebyshev", "legendre", "rbf", "fourier")}
+    bases = ("bspline", "chebyshev", "legendre", "rbf", "fourier")
+    out = {f"KAN {b}": kp.KAN([2, 10, 1], basis=b, seed=0) for b in bases}
     out["bsmlp [2,8,8,1]"] = build_model("bsmlp", 2, 1, [2, 8, 8, 1], seed=0)
     out["MLP + 16 Fourier features"] = kp.MLP([2, 10, 10, 1], seed=0, fourier_features=16, sigma=1.0)
     out["adaptive MLP"] = build_model("adaptive_mlp", 2, 1, [2, 15, 15, 1], seed=0)
@@ -91,7 +92,8 @@ def paths(points: list[int], reps: int, warmup: int, dtype: str) -> list[dict]:
         r = reps if n <= 4000 else max(10, reps // 3)
         t = {f"{name}_{d}": step_time(m, n, r, warmup, d, dtype) * 1e3
              for d in ("jet", "autograd") for name, m in (("kan", kan), ("mlp", mlp))}
-        row = {"points": n, **t, "ratio_best": min(t["kan_jet"], t["kan_autograd"]) / min(t["mlp_jet"], t["mlp_autograd"])}
+        best = min(t["kan_jet"], t["kan_autograd"]) / min(t["mlp_jet"], t["mlp_autograd"])
+        row = {"points": n, **t, "ratio_best": best}
         rows.append(row)
         print(f"{n:>7} {t['kan_jet']:8.2f} {t['mlp_jet']:8.2f} {t['kan_autograd']:8.2f} {t['mlp_autograd']:8.2f} "
               f"{row['ratio_best']:9.2f}")

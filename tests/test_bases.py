@@ -15,7 +15,8 @@ from kanpde.models.jet import seed_jet
 from kanpde.models.kan import KAN
 
 DT = torch.float64
-FAMILY = [("bspline", {}), ("chebyshev", {"degree": 6}), ("legendre", {}), ("rbf", {"grid": 8}), ("fourier", {"degree": 3}),
+FAMILY = [("bspline", {}), ("chebyshev", {"degree": 6}), ("legendre", {}), ("rbf", {"grid": 8}),
+          ("fourier", {"degree": 3}),
           ("chebyshev", {"degree": 3, "input_map": "affine", "grid_range": (-3.0, 3.0)}),
           ("legendre", {"degree": 3, "input_map": "affine", "grid_range": (-3.0, 3.0)})]
 IDS = [f"{b}-{kw.get('input_map', 'default')}" for b, kw in FAMILY]

@@ -55,10 +55,11 @@ class KAN(nn.Module):
     ``basis``: edge basis (``"bspline"``, ``"chebyshev"``, ``"legendre"``, ``"rbf"``,
     ``"fourier"``); ``grid``: intervals of a grid basis (B-spline 5, RBF 7); ``k``: spline degree
     (B-spline, default 3); ``degree``: degree of a polynomial basis (default 7) or number of Fourier
-    frequencies (default 4) -- the defaults give every basis 10 parameters per edge; ``input_map``: ``"tanh"`` or ``"affine"`` for the polynomial bases; ``grid_range``:
-    initial input range of every layer; ``grid_eps``: default mixing of :meth:`update_grid`
-    (1 = uniform over the sample range, 0 = sample quantiles); ``noise_scale``: coefficient noise
-    (std ``noise_scale / size``).  Options a basis does not take raise.
+    frequencies (default 4) -- the defaults give every basis 10 parameters per edge; ``input_map``:
+    ``"tanh"`` or ``"affine"`` for the polynomial bases; ``grid_range``: initial input range of
+    every layer; ``grid_eps``: default mixing of :meth:`update_grid` (1 = uniform over the sample
+    range, 0 = sample quantiles); ``noise_scale``: coefficient noise (std ``noise_scale / size``).
+    Options a basis does not take raise.
     """
 
     def __init__(self, widths: Sequence[int], grid: int | None = None, k: int | None = None,

@@ -231,7 +231,7 @@ class KANLayer(SymbolicLayerMixin, nn.Module):
 
     def _local_levels(self, hT: Tensor, W: Tensor, nlev: int) -> tuple[Tensor, tuple]:
         """Edge-function levels ``(in, nlev, N, out)`` at ``hT`` from the basis's fast path."""
-        O, (I, N) = W.shape[-1], hT.shape
+        O, I = W.shape[-1], hT.shape[0]
         A = torch.stack(self._levels(hT, nlev), 0)  # (nlev, I, N)
         Phi, saved = self.basis.local_levels(hT, W, nlev)
         Phi = torch.addcmul(Phi, A.unsqueeze(1), W[:, 0].t().view(1, O, I, 1))

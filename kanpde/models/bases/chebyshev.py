@@ -1,9 +1,9 @@
 """Chebyshev basis (cPIKAN, Shukla et al. 2024): ``T_0(t) .. T_D(t)`` with ``t = tanh(x)`` by default.
 
 ``T_0 = 1``, ``T_1 = t``, ``T_{n+1} = 2 t T_n - T_{n-1}`` (stable for any degree on ``[-1, 1]``,
-unlike the monomial form).  Derivatives: ``T_n' = 2 n sum_{j < n, n - j odd} T_j / c_j`` with
-``c_0 = 2``, ``c_j = 1`` otherwise (from ``T_n' = n U_{n-1}``).  See :mod:`kanpde.models.bases.polynomial` for the input map, refine
-(degree elevation, exact) and the absence of a grid.
+unlike the monomial form). Derivatives: ``T_n' = 2 n sum_{j < n, n - j odd} T_j / c_j`` with
+``c_0 = 2``, ``c_j = 1`` otherwise (from ``T_n' = n U_{n-1}``). See :mod:`kanpde.models.bases.polynomial`
+for the input map, refine (degree elevation, exact) and the absence of a grid.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ class LegendreBasis(PolynomialBasis):
 
     def step(self, n: int, t: Tensor, V: Tensor, V_prev: Tensor) -> Tensor:
         """``P_{n+1} = ((2n+1) t P_n - n P_{n-1}) / (n+1)``."""
-        return ((2 * n + 1) / (n + 1)) * (t * V) - (n / (n + 1)) * V_prev
+        return torch.addcmul(V_prev * (-n / (n + 1)), t, V, value=(2 * n + 1) / (n + 1))
 
     @staticmethod
     def derivative_matrix(degree: int) -> Tensor:

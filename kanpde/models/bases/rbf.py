@@ -5,13 +5,14 @@ The ``G + 1`` centres ``c_j`` form a uniform grid of ``G`` intervals on the grid
 on the raw input and decays beyond the range.  With ``u = (x - c) / h``: ``B' = -2 u B / h``,
 ``B'' = (4 u^2 - 2) B / h^2``, ``B''' = (12 u - 8 u^3) B / h^3``.
 
-Refine = a finer uniform grid on the same range, coefficients by least squares on dense samples
-of the range: unlike B-splines the Gaussian spaces are not nested, so the function is kept only
-to the approximation error of the finer basis.  Gaussian sums whose width is the spacing have no
-centres beyond the range to lean on, so that error is largest at the ends of the range: for a
-smooth edge, below 5e-3 relative on the middle half of the range and up to about 6e-2 at its
-ends (measured in ``tests/test_bases.py``).  ``update_grid_`` moves the grid uniformly onto the samples' range (``grid_eps`` is not
-used: centres stay equally spaced so that one width fits all) and refits on the samples.
+Refine = a finer uniform grid on the same range, coefficients by least squares on dense samples of
+the range: unlike B-splines the Gaussian spaces are not nested, so the function is kept only to the
+approximation error of the finer basis. Gaussian sums whose width is the spacing have no centres
+beyond the range to lean on, so that error is largest at the ends of the range: for a smooth edge,
+below 5e-3 relative on the middle half of the range and up to about 6e-2 at its ends (measured in
+``tests/test_bases.py``). ``update_grid_`` moves the grid uniformly onto the samples' range
+(``grid_eps`` is not used: centres stay equally spaced so that one width fits all) and refits on the
+samples.
 """
 
 from __future__ import annotations
