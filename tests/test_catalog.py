@@ -217,7 +217,12 @@ def test_problem_metadata(name):
     assert p.order in (1, 2) or (p.residual is None and p.order == 0)  # data fitting: no derivatives
     b = p.budget
     assert b["optimizer"] in ("adam", "lbfgs", "adam+lbfgs") and b["epochs"] > 0 and b["lr"] > 0
-    kp.TrainConfig(**b)
+    from kanpde.models import MODELS
+    from kanpde.resolve import budget_for
+
+    kp.TrainConfig(**{k: v for k, v in b.items() if k not in MODELS})
+    for family in set(b) & set(MODELS):  # per-model sections resolve to a valid config too
+        kp.TrainConfig(**budget_for(p, family)[0])
     for f in ("n_interior", "n_boundary", "n_initial", "n_eval"):
         assert getattr(p, f) >= 1
     assert p.n_interior <= 2000, "keep point counts modest so a step stays cheap on a CPU"
