@@ -97,6 +97,23 @@ def step_time(root: Path) -> str:
                    "KAN/MLP best/best", "KAN/MLP both autograd"], rows)
 
 
+def step_time_family(root: Path) -> str:
+    """Every member of the family against the MLP of equal parameters, from step_time_family.json."""
+    data = _load_json(root, "step_time_family.json")
+    rows = [[r["member"], str(r["params"]), f"{r['ms']:.2f}", r["mlp"], str(r["mlp_params"]), f"{r['mlp_ms']:.2f}",
+             f"**{r['ratio']:.2f}**"] for r in data["rows"]]
+    return _table(["member", "params", "ms", "MLP of equal params", "params", "ms", "member / MLP"], rows)
+
+
+def step_time_grid(root: Path) -> str:
+    """B-spline and RBF step time at growing grid sizes, from step_time_family.json."""
+    data = _load_json(root, "step_time_family.json")
+    sizes = [k[2:] for k in data["grid_rows"][0] if k.startswith("G=")]
+    rows = [[r["basis"], *[f"{r['G=' + g]:.2f}" for g in sizes],
+             *[f"**{r['ratio G=' + g]:.2f}**" for g in sizes[1:]]] for r in data["grid_rows"]]
+    return _table(["basis", *[f"G = {g} ms" for g in sizes], *[f"G = {g} / G = {sizes[0]}" for g in sizes[1:]]], rows)
+
+
 def step_time_summary(root: Path) -> str:
     """The README's table: each model's faster path, per point count and thread count."""
     data = _load_json(root, "step_time.json")
@@ -245,6 +262,8 @@ BLOCKS: dict[str, Callable[[Path], str]] = {
     "quick-table": quick_table,
     "step-time": step_time,
     "step-time-summary": step_time_summary,
+    "step-time-family": step_time_family,
+    "step-time-grid": step_time_grid,
     "vs-pykan": vs_pykan,
     "vs-pykan-summary": vs_pykan_summary,
     "kan-accuracy": kan_accuracy,

@@ -12,7 +12,7 @@ features) and the adaptive-activation MLP, each with the plain MLP[2,h,h,1] whos
 is closest to its own.  `--grids` also times the B-spline and RBF KANs at G = 5, 10, 20, 40
 (interleaved the same way) and reports each time over the G = 5 time.
 
-    python benchmarks/step_time.py --threads 1 --out benchmarks/results/step_time.json
+    python benchmarks/step_time.py --threads 1 --reps 60 --out benchmarks/results/step_time_family.json
 
 `--paths 1000,4000,16000` also times the B-spline KAN[2,10,1] and MLP[2,15,15,1] with forward-jet
 derivatives and with double-backward autograd at those point counts (the two derivative paths
@@ -32,7 +32,7 @@ import torch
 
 import kanpde as kp
 from kanpde.models import build_model
-from kanpde.train import _Run
+from kanpde.train import Run
 
 
 def matched_mlp_width(target: int) -> int:
@@ -57,7 +57,7 @@ def interleaved(models: dict[str, torch.nn.Module], n: int, reps: int, warmup: i
     for name, m in models.items():
         cfg = kp.TrainConfig(epochs=reps + warmup, optimizer="adam", lr=1e-3, n_interior=n, progress=False,
                              dtype=dtype)
-        runs[name] = _Run(prob, m, cfg, ())
+        runs[name] = Run(prob, m, cfg, ())
     times: dict[str, list[float]] = {name: [] for name in runs}
     for i in range(reps + warmup):
         for name, run in runs.items():
@@ -73,7 +73,7 @@ def step_time(model: torch.nn.Module, n: int, reps: int, warmup: int, derivative
     prob = kp.get_problem("poisson2d")
     cfg = kp.TrainConfig(epochs=reps + warmup, optimizer="adam", lr=1e-3, n_interior=n, progress=False,
                          derivatives=derivatives, dtype=dtype)
-    run = _Run(prob, model, cfg, ())
+    run = Run(prob, model, cfg, ())
     times = []
     for i in range(reps + warmup):
         t = time.perf_counter()

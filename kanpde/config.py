@@ -53,11 +53,11 @@ class TrainConfig:
 
     ``derivatives``: ``"jet"`` propagates the residual's derivatives forward through the model
     (``forward_jet``), ``"autograd"`` differentiates backwards twice, ``"auto"`` (default) takes
-    each model's faster exact path (jets for the KAN, autograd for the MLP; ``benchmarks/step_time.py``).
+    each model's faster exact path (jets for the KAN, autograd for the MLP; ``benchmarks/step_time_paths.py``).
 
     ``threads`` sets torch's CPU threads for this run only (restored afterwards; ``None`` keeps
     torch's setting).  The default is 1: PINN-sized networks run fastest with one thread, and extra
-    threads slow down badly on a busy machine (``benchmarks/step_time.py``).
+    threads slow down badly on a busy machine (``benchmarks/step_time_paths.py``).
     """
 
     epochs: int = 1000

@@ -55,11 +55,10 @@ import math
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from kanpde.history import History
+from kanpde.history import History, json_safe
 
 __all__ = ["SCHEMA", "THRESHOLDS", "Results", "stopped_by_time", "load", "read_jsonl", "append_jsonl",
            "time_to_accuracy",
@@ -87,18 +86,6 @@ def time_to_accuracy(history: History, thresholds: Sequence[float] = THRESHOLDS)
 
 
 # -- the JSON-lines file -------------------------------------------------------------------
-def _clean(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, dict):
-        return {str(k): _clean(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_clean(x) for x in v]
-    if isinstance(v, np.generic):
-        return _clean(v.item())
-    return v
-
-
 def read_jsonl(path: str | Path) -> list[dict]:
     """Records of a JSON-lines file; a truncated or corrupt line (a killed writer) is skipped."""
     path = Path(path)
@@ -133,7 +120,7 @@ def repair_jsonl(path: str | Path) -> None:
 
 def append_jsonl(path: str | Path, record: dict) -> None:
     """Append one record as a line, then flush and fsync (a crash later loses nothing before it)."""
-    line = json.dumps(_clean(record), separators=(",", ":"), allow_nan=False) + "\n"
+    line = json.dumps(json_safe(record), separators=(",", ":"), allow_nan=False) + "\n"
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(line)
         fh.flush()

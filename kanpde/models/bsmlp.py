@@ -10,8 +10,9 @@ Xavier-initialised layer on inputs in ``[-1, 1]`` lie mostly there), and ``coef`
 so training starts from the tanh MLP and learns a correction of each neuron's activation.  The
 activation is shared by the neuron's inputs (one spline per neuron), not one per edge as in a KAN.
 
-Jets: the activation's value and first derivatives come from the basis's levels, through one
-autograd node whose backward pass uses the next level (as in the KAN layer).
+Jets: the activation's value and first derivatives come from per-interval polynomials of each
+neuron's spline (the B-spline basis's narrow-layer path), through one autograd node whose
+backward pass uses the next level (as in the KAN layer).
 """
 
 from __future__ import annotations
@@ -29,24 +30,31 @@ __all__ = ["BSMLP"]
 
 
 class _SplineActivation(torch.autograd.Function):
-    """``S_m[n, j] = sum_c coef[j, c] B_c^(m)(h[n, j])`` for ``m < nlev``, ``(nlev, N, W)``; first order only."""
+    """``S_m[n, j] = sum_c coef[j, c] B_c^(m)(h[n, j])`` for ``m < nlev``, ``(nlev, N, W)``; first order only.
+
+    Each neuron's spline is a one-output "edge", evaluated by the B-spline basis's per-interval
+    polynomial path (its ``local_*`` methods); the backward pass uses the next level for ``h``.
+    """
 
     @staticmethod
     def forward(ctx, h: Tensor, coef: Tensor, basis: BSplineBasis, nlev: int) -> Tensor:
-        nb = coef.shape[1]
-        lv = basis.levels(h.t().contiguous(), nlev + 1)[..., 1 : nb + 1]  # (W, nlev+1, N, nb)
-        S = torch.einsum("wlnc,wc->lnw", lv, coef)
-        ctx.save_for_backward(lv, S)
-        ctx.nlev = nlev
+        Wp = nn.functional.pad(coef, (1, 1)).unsqueeze(-1)  # (W, nb + 2, 1), zero padding columns
+        Phi, saved = basis.local_levels(h.t().contiguous(), Wp, nlev + 1)  # (nlev+1, 1, W, N)
+        S = Phi[:, 0].transpose(1, 2)  # (nlev+1, N, W)
+        ctx.save_for_backward(S, *saved)
+        ctx.nlev, ctx.state, ctx.wshape, ctx.basis = nlev, basis.local_state(), Wp.shape, basis
         return S[:nlev]
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, g: Tensor):
-        lv, S = ctx.saved_tensors
+        S, *saved = ctx.saved_tensors
         n = ctx.nlev
         gh = (g * S[1 : n + 1]).sum(0) if ctx.needs_input_grad[0] else None
-        gc = torch.einsum("lnw,wlnc->wc", g, lv[:, :n]) if ctx.needs_input_grad[1] else None
+        gc = None
+        if ctx.needs_input_grad[1]:
+            gPhi = g.permute(2, 0, 1).unsqueeze(-1).contiguous()  # (W, nlev, N, 1)
+            gc = ctx.basis.local_weight_grad(gPhi, saved, ctx.wshape, ctx.state)[:, 1:-1, 0]
         return gh, gc, None, None
 
 

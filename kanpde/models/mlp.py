@@ -55,8 +55,8 @@ class MLP(nn.Module):
 
     _ACT_FLOPS = {"tanh": 5, "sin": 5, "silu": 4}
 
-    #: ``derivatives="auto"`` uses autograd for the MLP: its double backward is as fast as the
-    #: forward jet at 1k points and 30-40 % faster at 4k+ (``benchmarks/step_time.py``); both are exact
+    #: ``derivatives="auto"`` uses autograd for the plain MLP, its faster exact path (measured in
+    #: benchmarks/README.md, "Both derivative paths")
     prefers_jet = False
 
     def __init__(self, widths: Sequence[int], activation: str = "tanh", seed: int | None = None,
