@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kanpde.bench.executors import EXECUTORS
+from kanpde.config import DTYPES, OPTIMIZERS
 
 __all__ = ["main", "build_parser"]
 
@@ -57,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--widths", type=_ints, help="layer widths including input and output, e.g. 2,10,1 "
                                                 "(default: the model's default hidden widths)")
     so.add_argument("--epochs", type=int, help="optimizer iterations (Adam steps or L-BFGS iterations)")
-    so.add_argument("--optimizer", choices=["adam", "lbfgs", "adam+lbfgs"], help="optimizer")
+    so.add_argument("--optimizer", choices=list(OPTIMIZERS), help="optimizer")
     so.add_argument("--lr", type=float, help="Adam learning rate")
     so.add_argument("--seed", type=int, default=0, help="seed of initialisation and sampling (default: 0)")
     so.add_argument("--grid", type=int, help="KAN: grid intervals per edge")
@@ -65,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--grid-schedule", type=_schedule, metavar="EPOCH:G,...",
                     help="KAN grid extension, e.g. 0:5,500:10,1000:20")
     so.add_argument("--activation", help="MLP: activation (tanh, sin, silu)")
-    so.add_argument("--dtype", choices=["float64", "float32"], help="floating point precision (default float64)")
+    so.add_argument("--dtype", choices=list(DTYPES), help="floating point precision (default float64)")
     so.add_argument("--device", help="torch device, e.g. cpu or cuda (default: cpu)")
     so.add_argument("--threads", type=int, default=1,
                     help="torch CPU threads (default: 1; PINN-sized networks run fastest single-threaded, and "
@@ -100,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="torch threads per run (default: 1, the fastest at PINN sizes; the same numbers under "
                          "every executor)")
     be.add_argument("--device", help="torch device for every run, e.g. cuda (default: the suite's, cpu)")
-    be.add_argument("--dtype", choices=["float64", "float32"], help="precision for every run")
+    be.add_argument("--dtype", choices=list(DTYPES), help="precision for every run")
     be.add_argument("--epochs", type=int, help="override the epochs of every run (e.g. for a smoke test)")
     be.add_argument("--no-plots", action="store_true", help="do not draw figures")
     be.add_argument("--quiet", action="store_true", help="no progress bars or per-run lines")

@@ -27,7 +27,10 @@ fit), stated next to its maths by whoever wrote it; a user's own problem carries
 the same way, which a table keyed by catalog names could not reach.  What depends on the model
 family goes into that family's section of the same budget (``{"epochs": 2000, "kan": {"grid":
 10, "optimizer": "lbfgs"}}``: training fields and, for a model built by name, constructor
-options and ``widths``), so one entry says everything recommended for a problem.  Suites stay
+options and ``widths``), so one entry says everything recommended for a problem.  The section's
+model part (``widths`` and constructor options) is used only when the caller shapes the model in
+no way (no ``widths``, no model options): a recommended B-spline grid must not be forced onto a
+Chebyshev KAN or onto widths the caller chose.  Suites stay
 what they are: comparisons that override budgets on purpose (equal epochs for all models).
 """
 
@@ -162,15 +165,17 @@ def resolve(problem: str | Problem, model: str | nn.Module = "mlp", *, widths: S
             raise TypeError(f"widths and model options {sorted(model_args)} apply only when the model is given "
                             f"by name, not as a {type(model).__name__} instance")
         return Resolved(prob, model, cfg)
-    if use_budget and config is None:
+    if use_budget and config is None and widths is None and not model_args:
+        # the recommended model (widths and options together) applies only to a model the caller did
+        # not shape: options meant for one architecture (a B-spline grid) must not leak into another
         rec = budget_for(prob, model)[1]
         rec_widths = rec.pop("widths", None)
         hidden = rec.pop("hidden", None)
-        if widths is None and rec_widths is not None:
+        if rec_widths is not None:
             widths = rec_widths
-        elif widths is None and hidden is not None:
+        elif hidden is not None:
             widths = [prob.n_features, *hidden, prob.d_out]
-        model_args = {**{k: v for k, v in rec.items() if k in model_kwargs(model)}, **model_args}
+        model_args = {k: v for k, v in rec.items() if k in model_kwargs(model)}
     if "seed" in model_kwargs(model):
         model_args["seed"] = cfg.seed  # one seed for initialisation and sampling
     if widths is not None:

@@ -199,10 +199,6 @@ class Results(list):
         p = (self.root / rel) if self.root is not None else Path(rel)
         return p if p.exists() else None
 
-    def summary(self) -> list[dict]:
-        """One row per problem x model label (see :func:`summarize`)."""
-        return summarize(self)
-
     def to_frame(self):
         """The per-run rows as a pandas DataFrame (needs pandas)."""
         import pandas as pd

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from kanpde.models.symbolic import get_function
+from kanpde.runtime import torch_threads
 
 __all__ = ["TIE_TOL", "TIE_RATIO", "Suggestion", "fit_symbolic", "rank"]
 
@@ -77,24 +78,11 @@ def _linear(f: Tensor, y: Tensor) -> tuple[float, float, float]:
     return c, d, r2
 
 
-class _one_thread:
-    """Run small elementwise work on one intra-op thread (parallel dispatch only costs at these sizes)."""
-
-    def __enter__(self):
-        self.n = torch.get_num_threads()
-        if self.n != 1:
-            torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        if self.n != 1:
-            torch.set_num_threads(self.n)
-
-
 def fit_symbolic(
     x: Tensor | np.ndarray, y: Tensor | np.ndarray, name: str, a_range: float = 10.0, grid: int = 41, refine: int = 3
 ) -> Suggestion:
     """Fit ``y ~ c f(a x + b) + d`` for the library function ``name`` on samples ``x, y`` (1-D)."""
-    with _one_thread():
+    with torch_threads(1):  # small elementwise work: parallel dispatch only costs here
         return _fit(x, y, name, a_range, grid, refine)
 
 
