@@ -185,3 +185,31 @@ def test_ray_retries_a_killed_worker_and_writes_each_run_once(tmp_path):
     rows = read_jsonl(tmp_path / "runs.jsonl")
     assert len(rows) == 4 and len({r["key"] for r in rows}) == 4  # none lost, none written twice
     assert all(r["status"] == "ok" for r in rows) and len(box["res"]) == 4
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_ctrl_c_keeps_finished_runs_and_stops_the_pool(tmp_path):
+    suite = {"name": "int", "problems": ["exp_decay"], "models": [{"label": "m", "model": "mlp", "hidden": [8]}],
+             "seeds": list(range(8)), "train": {"epochs": 600, "log_every": 100}}
+    spec = tmp_path / "s.json"
+    spec.write_text(json.dumps(suite))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "kanpde.cli", "bench", str(spec), "--out", str(out),
+                             "--executor", "process", "--jobs", "2", "--quiet", "--no-plots"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    workers: set[int] = set()
+    t0 = time.time()
+    while time.time() - t0 < 120 and proc.poll() is None:
+        workers |= _children(proc.pid)
+        if len(read_jsonl(out / "runs.jsonl")) >= 1:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    kept = read_jsonl(out / "runs.jsonl")
+    assert proc.returncode == 130 and "--resume" in err, err[-500:]
+    assert 1 <= len(kept) < 8 and len({r["key"] for r in kept}) == len(kept)
+    t0 = time.time()
+    while any(_alive(w) for w in workers) and time.time() - t0 < 30:
+        time.sleep(0.1)
+    assert not [w for w in workers if _alive(w)], "pool workers outlived the interrupted driver"

@@ -8,6 +8,7 @@ trained models go to ``models/<key>.pt`` (from the bytes in the record).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -98,8 +99,9 @@ def run(suite: str | Mapping | Suite, out_dir: str | Path | None = None, *, exec
     overall = tqdm(total=len(specs), initial=len(specs) - len(todo), desc=f"suite {s.name}", position=0,
                    disable=not progress, dynamic_ncols=True, unit="run")
     try:
-        with ex:
-            for rec in ex.map(todo, save_model=out is not None, bar=None if progress else False):
+        # closing(): on Ctrl-C or an error here the executor's generator is closed at once, stopping its workers
+        with ex, contextlib.closing(ex.map(todo, save_model=out is not None, bar=None if progress else False)) as got:
+            for rec in got:
                 rec = _store(out, rec) if out is not None else {k: v for k, v in rec.items() if k != SOLUTION_BLOB}
                 records[rec["key"]] = rec
                 overall.update(1)
