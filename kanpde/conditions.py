@@ -238,13 +238,33 @@ class Initial(Condition):
         return torch.cat(res, 1)
 
 
+def _check_finite(what: str, a: np.ndarray) -> None:
+    bad = ~np.isfinite(a).all(1)
+    if bad.any():
+        raise ValueError(f"Data {what} contain NaN or inf in {int(bad.sum())} row(s), first at row "
+                         f"{int(np.argmax(bad))}; drop or fill those observations")
+
+
+def _check_values(x: np.ndarray, values: Any) -> np.ndarray:
+    v = np.asarray(values, dtype=float)
+    if v.ndim == 1:
+        v = v[:, None]
+    if v.ndim != 2 or len(v) != len(x):
+        raise ValueError(f"Data values must have one row per point: {len(x)} points but values of shape "
+                         f"{np.shape(values)}")
+    _check_finite("values", v)
+    return v
+
+
 @dataclass(frozen=True)
 class Data(Condition):
     """Observations: ``u(points) = values`` (function fitting or data assimilation).
 
     ``points`` is ``(N, d_in)``, ``values`` ``(N,)`` or ``(N, k)`` with one column per selected
     ``component``; both must be finite, and the points must lie in the problem's (closed) domain.
-    ``noise`` records the observations' noise level (a standard deviation; reported, not used).
+    ``values`` may also be a function of the points, evaluated once when first needed (for samples
+    of an expensive reference).  ``noise`` records the observations' noise level (a standard
+    deviation; reported, not used).
     """
 
     points: Any = None
@@ -255,25 +275,22 @@ class Data(Condition):
 
     def __post_init__(self):
         x = np.asarray(self.points, dtype=float)
-        v = np.asarray(self.values, dtype=float)
         if x.ndim == 1:
             x = x[:, None]
         if x.ndim != 2 or len(x) == 0:
             raise ValueError(f"Data points must be an (N, d) array with N >= 1, got shape {x.shape}")
-        if v.ndim == 1:
-            v = v[:, None]
-        if v.ndim != 2 or len(v) != len(x):
-            raise ValueError(f"Data values must have one row per point: {len(x)} points but values of shape "
-                             f"{np.shape(self.values)}")
-        for what, a in (("points", x), ("values", v)):
-            bad = ~np.isfinite(a).all(1)
-            if bad.any():
-                raise ValueError(f"Data {what} contain NaN or inf in {int(bad.sum())} row(s), first at row "
-                                 f"{int(np.argmax(bad))}; drop or fill those observations")
+        _check_finite("points", x)
         if self.noise is not None and not (isinstance(self.noise, (int, float)) and self.noise >= 0):
             raise ValueError(f"Data noise must be a non-negative number (a standard deviation), got {self.noise!r}")
         object.__setattr__(self, "points", x)
-        object.__setattr__(self, "values", v)
+        if not callable(self.values):
+            object.__setattr__(self, "values", _check_values(x, self.values))
+
+    def observed(self) -> np.ndarray:
+        """The observed values ``(N, k)``; values given as a function of the points are computed once, here."""
+        if callable(self.values):  # e.g. samples of an expensive reference, drawn when first needed
+            object.__setattr__(self, "values", _check_values(self.points, self.values(self.points)))
+        return self.values
 
     @classmethod
     def from_arrays(cls, points: Any, values: Any, **kw: Any) -> Data:
@@ -314,7 +331,7 @@ class Data(Condition):
 
     def prepare(self, problem, pts, x):
         comps = _components(self.component, problem.d_out)
-        v = self.values
+        v = self.observed()
         if v.shape[1] != len(comps):
             raise ValueError(f"Data values have {v.shape[1]} column(s) but {len(comps)} component(s) are "
                              f"observed (component={self.component!r})")

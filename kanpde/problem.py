@@ -188,8 +188,9 @@ class Problem:
     def call_residual(self, x: Tensor, u: Tensor, p: Mapping[str, Tensor] | None = None) -> Any:
         """The residual at ``(x, u)``, with the unknowns' values ``p`` when it takes them."""
         if self.takes_unknowns:
-            if p is None:
-                p = {k: torch.tensor(v.init, dtype=x.dtype, device=x.device) for k, v in self.unknowns.items()}
+            if p is None:  # outside training: the true values where known (to check the truth), else the guesses
+                p = {k: torch.tensor(float(self.true_unknowns.get(k, v.init)), dtype=x.dtype, device=x.device)
+                     for k, v in self.unknowns.items()}
             return self.residual(x, u, p)
         return self.residual(x, u)
 

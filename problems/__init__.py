@@ -13,6 +13,8 @@ from kanpde.problems import (
     fitting,
     heat,
     helmholtz,
+    holes,
+    inverse,
     nonlinear,
     odes,
     poisson,
@@ -25,7 +27,8 @@ from kanpde.problem import Problem
 __all__ = ["REGISTRY", "get_problem", "list_problems"]
 
 REGISTRY = {}
-_FAMILIES = (odes, poisson, shapes, helmholtz, nonlinear, heat, wave, advection, burgers, allen_cahn, fitting)
+_FAMILIES = (odes, poisson, shapes, holes, helmholtz, nonlinear, heat, wave, advection, burgers, allen_cahn,
+             inverse, fitting)
 for _family in _FAMILIES:
     _dupes = set(REGISTRY) & set(_family.PROBLEMS)
     if _dupes:
