@@ -14,34 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
-import time
+import sys
 from pathlib import Path
 
 import torch
 
 import kanpde as kp
-from kanpde.train import Run
 
-
-def matched_mlp_width(target: int) -> int:
-    """Hidden width h of MLP[2, h, h, 1] whose parameter count is closest to ``target``."""
-    return min(range(2, 400), key=lambda h: abs(h * h + 5 * h + 1 - target))
-
-
-def step_time(model: torch.nn.Module, n: int, reps: int, warmup: int, derivatives: str, dtype: str) -> float:
-    """Median seconds of one training step on poisson2d with ``n`` interior points."""
-    prob = kp.get_problem("poisson2d")
-    cfg = kp.TrainConfig(epochs=reps + warmup, optimizer="adam", lr=1e-3, n_interior=n, progress=False,
-                         derivatives=derivatives, dtype=dtype)
-    run = Run(prob, model, cfg, ())
-    times = []
-    for i in range(reps + warmup):
-        t = time.perf_counter()
-        run.step()
-        if i >= warmup:
-            times.append(time.perf_counter() - t)
-    return statistics.median(times)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from step_time import matched_mlp_width, step_time  # noqa: E402  (one timing function for both scripts)
 
 
 def main(argv: list[str] | None = None) -> dict:
