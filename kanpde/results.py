@@ -16,6 +16,7 @@ Schema of a line of ``runs.jsonl`` (``"schema": "kanpde-bench/1"``):
 ================= ===================================================================
 key               16 hex digits: hash of problem, parameters, model spec, config, seed
 status            ``"ok"`` or ``"error"`` (then ``error`` holds the message)
+order             the run's position in the expanded suite (tables list runs in this order)
 suite             name of the suite
 problem           catalog name; ``problem_params`` its parameter overrides
 label             model label in the suite (``"KAN"``, ``"MLP=params"``, ...)
@@ -169,7 +170,9 @@ class Results(list):
     """
 
     def __init__(self, records: Iterable[dict] = (), root: str | Path | None = None):
-        self.records = [r for r in records if r.get("status", "ok") == "ok"]
+        ok = [r for r in records if r.get("status", "ok") == "ok"]
+        # rows in the suite's order (``order``, written by the driver), not in the order runs finished
+        self.records = sorted(ok, key=lambda r: r.get("order", math.inf))
         self.root = Path(root) if root is not None else None
         super().__init__(_row(r) for r in self.records)
 

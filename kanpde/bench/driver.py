@@ -94,6 +94,7 @@ def run(suite: str | Mapping | Suite, out_dir: str | Path | None = None, *, exec
     if name != "serial":  # longest first: the last run to start is a short one, so workers finish together
         todo.sort(key=lambda sp: -sp.cost)
     records = {k: done[k] for k in (sp.key for sp in specs) if k in done}
+    order = {sp.key: i for i, sp in enumerate(specs)}
     ex = get_executor(executor, jobs, **({"address": address} if address is not None else {}))
 
     overall = tqdm(total=len(specs), initial=len(specs) - len(todo), desc=f"suite {s.name}", position=0,
@@ -102,6 +103,7 @@ def run(suite: str | Mapping | Suite, out_dir: str | Path | None = None, *, exec
         # closing(): on Ctrl-C or an error here the executor's generator is closed at once, stopping its workers
         with ex, contextlib.closing(ex.map(todo, save_model=out is not None, bar=None if progress else False)) as got:
             for rec in got:
+                rec = {**rec, "order": order[rec["key"]]}  # the suite's order, whatever order runs finish in
                 rec = _store(out, rec) if out is not None else {k: v for k, v in rec.items() if k != SOLUTION_BLOB}
                 records[rec["key"]] = rec
                 overall.update(1)
