@@ -1,51 +1,210 @@
-"""Figures and tables for docs/ from benchmark results directories.
+"""Regenerate every generated table and figure of README.md, docs/, benchmarks/README.md and problems/README.md.
 
-    kanpde bench quick --out runs/quick
-    kanpde bench decay_study --out runs/decay
-    kanpde bench kan_poisson --seeds 0,1,2 --out runs/kp
-    python benchmarks/make_docs.py runs/quick runs/decay runs/kp --docs docs
+Everything comes from the results files committed in ``benchmarks/results/``:
 
-Writes ``<suite>_convergence.png`` (and ``<suite>_error_vs_params.png`` for suites with a model
-family) as small palette PNGs, and prints each suite's summary as a Markdown table.
+================================ ==========================================================
+``<suite>.jsonl``                a ``kanpde bench <suite>`` run (its ``runs.jsonl``, history columns
+                                 rounded as ``DIGITS`` says, all else exact)
+``step_time.json``               ``python benchmarks/step_time.py --out ...``
+``vs_pykan.json``                ``python benchmarks/vs_pykan.py --threads 1 --out ...``
+``kan_accuracy.json``            ``python benchmarks/kan_accuracy.py --seeds 0,1,2 --threads 1 --out ...``
+``catalog_baseline.json``        ``KANPDE_BASELINE_OUT=... python -m pytest tests/test_catalog.py -m slow -s -q
+                                 -k test_mlp_baseline_on_every_problem`` (problems/README.md)
+================================ ==========================================================
+
+A generated block in a Markdown file sits between marker comments::
+
+    <!-- make_docs:quick-table -->
+    | problem | model | ... |
+    <!-- /make_docs -->
+
+Commands (from the repository root)::
+
+    python benchmarks/make_docs.py            # rewrite every marked block and the figures in docs/
+    python benchmarks/make_docs.py --check    # exit 1, naming each block that differs (tables only, no figures)
+    kanpde bench quick --out runs/quick && python benchmarks/make_docs.py --add runs/quick
+                                              # commit a new bench run as benchmarks/results/quick.jsonl, then rewrite
+
+Block names: ``quick-table`` (the README's short quick-suite table), ``<suite>-report`` (the
+full summary table of a committed suite, e.g. ``quick-report``), ``step-time``,
+``step-time-summary``, ``mlp-derivative-paths``, ``vs-pykan``, ``vs-pykan-summary``,
+``kan-accuracy``, ``suite-runs`` (how long each committed suite run took), ``dtypes``
+(each ``<suite>.jsonl`` against its ``<suite>_float32.jsonl``), ``catalog-baseline``.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
+import math
+import re
+import sys
 from pathlib import Path
 
-from PIL import Image
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or loaded by path: find the tables
+from make_docs_tables import RESULTS, block_maker, load_suite  # noqa: E402
 
-import kanpde as kp
+ROOT = Path(__file__).resolve().parents[1]
+#: Markdown files scanned for blocks, relative to the root (docs/*.md is added at run time)
+PAGES = ("README.md", "benchmarks/README.md", "problems/README.md")
+#: blocks that must exist: deleting a marker must not switch its check off silently
+REQUIRED = {"README.md": ("quick-table", "step-time-summary", "vs-pykan-summary"),
+            "benchmarks/README.md": ("step-time", "mlp-derivative-paths", "vs-pykan", "kan-accuracy", "suite-runs"),
+            "problems/README.md": ("catalog-baseline",)}
+#: figures written by the plain command: (suite, plot) -> docs/<suite>_<plot>.png
+FIGURES = (("quick", "convergence"), ("quick", "error_vs_params"), ("decay_study", "convergence"),
+           ("kan_poisson", "convergence"), ("kan_poisson", "error_vs_params"))
+BLOCK = re.compile(r"(<!-- make_docs:(?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- /make_docs -->)", re.S)
+
+
+# -- files ------------------------------------------------------------------------------------
+def pages(root: Path) -> list[Path]:
+    """The Markdown files that may hold generated blocks."""
+    return [root / p for p in PAGES if (root / p).is_file()] + sorted((root / "docs").glob("*.md"))
+
+
+def render(text: str, root: Path) -> tuple[str, list[str]]:
+    """``text`` with every block regenerated, and the names of the blocks whose content changed."""
+    changed = []
+
+    def sub(m: re.Match) -> str:
+        body = block_maker(m["name"])(root).rstrip("\n") + "\n"
+        if body != m["body"]:
+            changed.append(m["name"])
+        return m.group(1) + body + m.group(4)
+
+    return BLOCK.sub(sub, text), changed
+
+
+def missing_blocks(root: Path) -> list[str]:
+    """``file: block`` for every required block whose markers are absent."""
+    out = []
+    for page, names in REQUIRED.items():
+        path = root / page
+        found = {m["name"] for m in BLOCK.finditer(path.read_text())} if path.is_file() else set()
+        out += [f"{page}: {n}" for n in names if n not in found]
+    return out
+
+
+def check(root: Path = ROOT) -> list[str]:
+    """``file: block`` for every generated block that differs from what the results files say."""
+    problems = [f"{name} (markers missing)" for name in missing_blocks(root)]
+    for path in pages(root):
+        _, changed = render(path.read_text(), root)
+        problems += [f"{path.relative_to(root)}: {name}" for name in changed]
+    return problems
+
+
+def write_tables(root: Path = ROOT) -> list[str]:
+    """Rewrite every generated block in place; return ``file: block`` for those that changed."""
+    done = []
+    for path in pages(root):
+        text, changed = render(path.read_text(), root)
+        if changed:
+            path.write_text(text)
+        done += [f"{path.relative_to(root)}: {name}" for name in changed]
+    return done
 
 
 def small_png(fig, path: Path, dpi: int = 72, colors: int = 96) -> int:
     """Save ``fig`` as a palette PNG (a few tens of KB); return its size in bytes."""
+    from PIL import Image
+
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     img = Image.open(buf).convert("RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
     img.save(path, optimize=True)
     return path.stat().st_size
 
 
-def main() -> None:
+def write_figures(root: Path = ROOT) -> list[Path]:
+    """Redraw the figures in docs/ from the committed suite results; return the paths written."""
+    import kanpde as kp
+
+    out = []
+    for suite, plot in FIGURES:
+        if not (root / RESULTS / f"{suite}.jsonl").is_file():
+            print(f"skipped docs/{suite}_{plot}.png: no {RESULTS / (suite + '.jsonl')}", file=sys.stderr)
+            continue
+        res = load_suite(root, suite)
+        fig = kp.plot.convergence(res) if plot == "convergence" else kp.plot.error_vs_params(res)
+        path = root / "docs" / f"{suite}_{plot}.png"
+        small_png(fig, path)
+        out.append(path)
+    return out
+
+
+#: significant digits kept per history column: rel_l2 and wall_time nearly exact (the tables read
+#: epochs and seconds to 1e-3 / 1e-4 from them), the rest at 4 (the committed files stay small)
+DIGITS = {"rel_l2": 10, "wall_time": 7}
+
+
+def _round(v, sig: int = 4):
+    """Floats in ``v`` rounded to ``sig`` significant digits."""
+    if isinstance(v, float):
+        return float(f"{v:.{sig}g}") if math.isfinite(v) else v
+    if isinstance(v, list):
+        return [_round(x, sig) for x in v]
+    if isinstance(v, dict):
+        return {k: _round(x, sig) for k, x in v.items()}
+    return v
+
+
+def add_run(run_dir: str | Path, root: Path = ROOT) -> Path:
+    """Copy a `kanpde bench` results directory to benchmarks/results/<suite>.jsonl (loss columns rounded)."""
+    from kanpde.history import json_safe
+    from kanpde.results import load
+
+    res = load(run_dir)
+    if not len(res):
+        raise ValueError(f"run_dir {str(run_dir)!r} holds no finished runs")
+    suites = {r["suite"] for r in res.records}
+    if len(suites) != 1:
+        raise ValueError(f"run_dir {str(run_dir)!r} mixes suites {sorted(suites)}; expected one")
+    path = root / RESULTS / f"{suites.pop()}.jsonl"
+    lines = []
+    for rec in res.records:
+        hist = {k: v if k == "epoch" else _round(v, DIGITS.get(k, 4)) for k, v in rec["history"].items()}
+        rec = dict(rec, history=hist)
+        rec.pop("solution", None)  # the saved models are not committed
+        lines.append(json.dumps(json_safe(rec), separators=(",", ":"), allow_nan=False))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: rewrite (default), ``--check`` or ``--add RUN_DIR``; returns the exit code."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("results", nargs="+", help="results directories written by `kanpde bench`")
-    ap.add_argument("--docs", default="docs", help="output directory (default: docs)")
-    a = ap.parse_args()
-    docs = Path(a.docs)
-    docs.mkdir(parents=True, exist_ok=True)
-    for d in a.results:
-        res = kp.bench.load(d)
-        suite = res[0]["suite"]
-        n = small_png(kp.plot.convergence(res), docs / f"{suite}_convergence.png")
-        print(f"{docs / f'{suite}_convergence.png'}: {n / 1024:.0f} KB")
-        if len({r["label"] for r in res}) > 2:
-            n = small_png(kp.plot.error_vs_params(res), docs / f"{suite}_error_vs_params.png")
-            print(f"{docs / f'{suite}_error_vs_params.png'}: {n / 1024:.0f} KB")
-        print(f"\n### {suite}\n\n{kp.bench.report(res, markdown=True)}\n")
+    ap.add_argument("--check", action="store_true", help="compare the tables only; exit 1 if any differs")
+    ap.add_argument("--add", metavar="RUN_DIR", action="append", default=[],
+                    help="a `kanpde bench` results directory to commit as benchmarks/results/<suite>.jsonl first")
+    ap.add_argument("--no-figures", action="store_true", help="rewrite the tables only")
+    ap.add_argument("--root", default=str(ROOT), help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    root = Path(a.root)
+    if a.check:
+        if a.add:
+            ap.error("--check compares the committed results; it does not take --add")
+        bad = check(root)
+        for b in bad:
+            print(f"make_docs --check: {b} differs from benchmarks/results; run `python benchmarks/make_docs.py`",
+                  file=sys.stderr)
+        if not bad:
+            print("make_docs --check: every generated table matches benchmarks/results")
+        return 1 if bad else 0
+    for run_dir in a.add:
+        print(f"wrote {add_run(run_dir, root).relative_to(root)}")
+    missing = missing_blocks(root)
+    if missing:
+        print("markers missing (add them to the page): " + "; ".join(missing), file=sys.stderr)
+    for name in write_tables(root):
+        print(f"rewrote {name}")
+    if not a.no_figures:
+        for path in write_figures(root):
+            print(f"drew {path.relative_to(root)} ({path.stat().st_size / 1024:.0f} KB)")
+    return 1 if missing else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -12,7 +12,7 @@ Model: KAN[2,10,1] G=5 k=3 (300 parameters in both libraries) on the same colloc
   branch on).
 * MLP step: the same code as the pykan step with a plain ``kp.MLP([2,15,15,1])`` (301 parameters),
   which gives the pykan/MLP ratio with identical derivative code.
-* kanpde step: the trainer's own step (``_Run(...).step()``, the path ``kp.train`` runs; forward
+* kanpde step: the trainer's own step (``Run(...).step()``, the path ``kp.train`` runs; forward
   derivatives by jets).
 
 All models step in turn (interleaved) in one process; the median over ``--reps`` rounds after
@@ -39,7 +39,7 @@ from pathlib import Path
 import torch
 
 import kanpde as kp
-from kanpde.train import _Run
+from kanpde.train import Run
 
 N_INTERIOR = 1000
 N_BOUNDARY = 256
@@ -82,7 +82,7 @@ def measure(dtype: str, reps: int, warmup: int, tmp: str) -> dict:
     cfg = kp.TrainConfig(epochs=reps + warmup, optimizer="adam", lr=1e-3, n_interior=N_INTERIOR,
                          n_boundary=N_BOUNDARY, progress=False, dtype=dtype, seed=0)
     kan = kp.KAN([2, 10, 1], grid=5, k=3, seed=0)
-    run = _Run(prob, kan, cfg, ())
+    run = Run(prob, kan, cfg, ())
     # the same collocation points for everyone (the box is already [-1, 1]^2, so no input scaling)
     sl = run.loss._parts[0][0]
     X = run.loss.X.detach()

@@ -38,6 +38,7 @@ from kanpde.models import MLP  # noqa: E402
 from kanpde.problem import Data, Dirichlet, Initial, Neumann, Periodic, Problem, Robin  # noqa: E402
 from kanpde.solution import Solution, load  # noqa: E402
 from kanpde.train import train  # noqa: E402
+from kanpde.unknowns import Unknown  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -45,7 +46,7 @@ __all__ = [
     "solve", "train", "load", "list_problems", "get_problem", "TrainConfig", "Solution", "History", "Problem",
     "Dirichlet", "Neumann", "Robin", "Periodic", "Initial", "Data", "Interval", "Box", "Rectangle", "Disk",
     "Polygon", "LShape", "SpaceTime", "Ellipse", "Triangle", "Ball", "PointCloud", "MLP", "KAN", "ops", "geometry",
-    "methods", "DerivativeContext",
+    "methods", "DerivativeContext", "Unknown",
 ]
 
 
@@ -54,6 +55,10 @@ def __getattr__(name: str):
         from kanpde.models.kan import KAN
 
         return KAN
+    if name == "tune":
+        from kanpde.tune import tune
+
+        return tune
     if name in ("bench", "plot", "interpret"):
         import importlib
 

@@ -8,6 +8,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from kanpde.bench.executors import EXECUTORS
+from kanpde.config import DTYPES, OPTIMIZERS
+
 __all__ = ["main", "build_parser"]
 
 
@@ -55,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--widths", type=_ints, help="layer widths including input and output, e.g. 2,10,1 "
                                                 "(default: the model's default hidden widths)")
     so.add_argument("--epochs", type=int, help="optimizer iterations (Adam steps or L-BFGS iterations)")
-    so.add_argument("--optimizer", choices=["adam", "lbfgs", "adam+lbfgs"], help="optimizer")
+    so.add_argument("--optimizer", choices=list(OPTIMIZERS), help="optimizer")
     so.add_argument("--lr", type=float, help="Adam learning rate")
     so.add_argument("--seed", type=int, default=0, help="seed of initialisation and sampling (default: 0)")
     so.add_argument("--grid", type=int, help="KAN: grid intervals per edge")
@@ -63,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--grid-schedule", type=_schedule, metavar="EPOCH:G,...",
                     help="KAN grid extension, e.g. 0:5,500:10,1000:20")
     so.add_argument("--activation", help="MLP: activation (tanh, sin, silu)")
-    so.add_argument("--dtype", choices=["float64", "float32"], help="floating point precision (default float64)")
+    so.add_argument("--dtype", choices=list(DTYPES), help="floating point precision (default float64)")
     so.add_argument("--device", help="torch device, e.g. cpu or cuda (default: cpu)")
     so.add_argument("--threads", type=int, default=1,
                     help="torch CPU threads (default: 1; PINN-sized networks run fastest single-threaded, and "
@@ -73,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--plot", metavar="DIR", help="write the solution/error field and the training history here")
     so.add_argument("--save", metavar="FILE", help="save the trained solution (load with kanpde.load)")
     so.add_argument("--quiet", action="store_true", help="no progress bar")
+    so.add_argument("--dry-run", action="store_true",
+                    help="print the resolved model and training configuration (budget + options + seed) and exit")
 
     be = sub.add_parser("bench", help="run a benchmark suite (KAN vs MLP at equal budget)",
                         description="Run a suite of problems x models x seeds, write results files "
@@ -85,13 +90,37 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--resume", action="store_true",
                     help="keep finished runs in --out and run only the missing ones (after Ctrl-C or a crash); "
                          "without it, earlier results are moved to runs.jsonl.<time>.bak")
-    be.add_argument("--jobs", type=int, help="parallel processes (default: one per CPU core)")
-    be.add_argument("--threads", type=int, help="torch threads per process (default: cores // jobs)")
+    be.add_argument("--executor", choices=sorted(EXECUTORS),
+                    help="where runs train: serial (this process), process (a local pool), ray (a Ray cluster or "
+                         "a local Ray instance; needs pip install \"kanpde[ray]\"); default: process when more "
+                         "than one job runs, else serial")
+    be.add_argument("--address", metavar="ADDR",
+                    help="ray: address of a running cluster (auto, or HOST:PORT); default: start a local instance")
+    be.add_argument("--jobs", type=int, help="parallel processes or local Ray CPUs (default: one per CPU core)")
+    be.add_argument("--threads", type=int,
+                    help="torch threads per run (default: 1, the fastest at PINN sizes; the same numbers under "
+                         "every executor)")
     be.add_argument("--device", help="torch device for every run, e.g. cuda (default: the suite's, cpu)")
-    be.add_argument("--dtype", choices=["float64", "float32"], help="precision for every run")
+    be.add_argument("--dtype", choices=list(DTYPES), help="precision for every run")
     be.add_argument("--epochs", type=int, help="override the epochs of every run (e.g. for a smoke test)")
     be.add_argument("--no-plots", action="store_true", help="do not draw figures")
     be.add_argument("--quiet", action="store_true", help="no progress bars or per-run lines")
+
+    tu = sub.add_parser("tune", help="tune a model family on a problem with Optuna (needs kanpde[tune])",
+                        description="Run, or continue, an Optuna study (TPE sampler, median pruner on the logged "
+                                    "rel L2) over the documented search space of a model family, every trial "
+                                    "under the same budget; print the best configuration and the command that "
+                                    "reproduces it. The study is stored in --storage, so running the same "
+                                    "command again continues it.")
+    tu.add_argument("problem", help="catalog problem name (see `kanpde list`)")
+    tu.add_argument("--model", default="kan", help="model family with a search space: kan or mlp (default: kan)")
+    tu.add_argument("--trials", type=int, default=20, help="trials to run in this call (default: 20)")
+    tu.add_argument("--budget", default="60s",
+                    help="per-trial budget: epochs (e.g. 2000) or training seconds (e.g. 60s); default: 60s")
+    tu.add_argument("--storage", metavar="URL",
+                    help="Optuna RDB URL such as sqlite:///runs/tune.db (default: sqlite:///runs/tune.db)")
+    tu.add_argument("--study", help="study name (default: PROBLEM-MODEL-BUDGET)")
+    tu.add_argument("--seed", type=int, default=0, help="seed of every trial's training and of the sampler")
 
     pl = sub.add_parser("plot", help="draw the figures of a results directory or a saved solution",
                         description="Figures of a benchmark results directory: convergence vs epoch and time, "
@@ -145,6 +174,20 @@ def _cmd_solve(a) -> int:
                             "grid_schedule": a.grid_schedule, "activation": a.activation, "dtype": a.dtype,
                             "device": a.device, "threads": a.threads, "max_time": a.max_time,
                             "log_every": a.log_every}.items() if v is not None}
+    if a.dry_run:
+        import dataclasses
+
+        from kanpde.resolve import resolve
+
+        prob, net, cfg = resolve(a.problem, a.model, widths=a.widths, options={**kw, "seed": a.seed})
+        arch = getattr(net, "widths", None)
+        print(f"{prob.name}: {type(net).__name__}{list(arch) if arch is not None else ''}, "
+              f"{sum(p.numel() for p in net.parameters() if p.requires_grad)} params")
+        default = kp.TrainConfig()
+        for f in dataclasses.fields(cfg):
+            v = getattr(cfg, f.name)
+            print(f"  {f.name} = {v!r}" + ("" if v != getattr(default, f.name) else "  (default)"))
+        return 0
     t0 = time.perf_counter()
     sol = kp.solve(a.problem, model=a.model, widths=a.widths, seed=a.seed, progress=not a.quiet, **kw)
     total = time.perf_counter() - t0
@@ -172,26 +215,31 @@ def _cmd_solve(a) -> int:
 
 def _cmd_bench(a) -> int:
     from kanpde import bench
+    from kanpde.results import RUNS
 
     suite = bench.get_suite(a.suite)
     out = Path(a.out or Path("runs") / suite.name)
+    if a.address and a.executor not in (None, "ray"):
+        raise UsageError(f"--address applies to --executor ray, not {a.executor!r}")
+    executor = "ray" if a.address and a.executor is None else a.executor
     t0 = time.perf_counter()
     try:
-        res = bench.run(suite, out, seeds=a.seeds, resume=a.resume, jobs=a.jobs, threads=a.threads, device=a.device,
-                        dtype=a.dtype, epochs=a.epochs, progress=not a.quiet)
+        res = bench.run(suite, out, executor=executor, address=a.address, seeds=a.seeds, resume=a.resume,
+                        jobs=a.jobs, threads=a.threads, device=a.device, dtype=a.dtype, epochs=a.epochs,
+                        progress=not a.quiet)
+    except ImportError as e:
+        raise UsageError(str(e)) from None
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished runs are saved in {out}; continue with "
               f"`kanpde bench {a.suite} --out {out} --resume`", file=sys.stderr)
         return 130
-    table = bench.report(res)
-    failed = [r for r in bench.read_jsonl(out / "runs.jsonl") if r.get("status") == "error"]
+    failed = [r for r in bench.read_jsonl(out / RUNS) if r.get("status") == "error"]
     print()
-    print(table)
+    print(bench.report(res))
     cmd = " ".join(["kanpde", "bench", a.suite, "--out", str(out)]
                    + (["--seeds", ",".join(map(str, a.seeds))] if a.seeds else [])
                    + (["--epochs", str(a.epochs)] if a.epochs else []))
-    (out / "report.md").write_text(f"# Suite `{suite.name}`\n\n{suite.description}\n\nCommand: `{cmd}`\n\n"
-                                   f"{bench.report(res, markdown=True)}\n")
+    bench.write_report(out, suite, res, cmd)
     figs = []
     if not a.no_plots and len(res):
         from kanpde import plot
@@ -202,6 +250,36 @@ def _cmd_bench(a) -> int:
     for r in failed:
         print(f"FAILED {r['problem']} {r['label']} seed {r['seed']}: {r.get('error')}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _cmd_tune(a) -> int:
+    from kanpde.tune import trial_options, tune
+
+    storage = a.storage or "sqlite:///runs/tune.db"
+    if storage.startswith("sqlite:///") and not storage.startswith("sqlite:////") and a.storage is None:
+        Path("runs").mkdir(exist_ok=True)
+    budget = int(a.budget) if a.budget.isdigit() else a.budget
+    try:
+        st = tune(a.problem, a.model, trials=a.trials, budget=budget, storage=storage, study=a.study, seed=a.seed)
+    except ImportError as e:
+        raise UsageError(str(e)) from None
+    done = [t for t in st.trials if t.value is not None and t.state.name == "COMPLETE"]
+    print(f"study {st.study_name!r} in {storage}: {len(st.trials)} trials ({len(done)} complete)")
+    if not done:
+        print("no trial completed", file=sys.stderr)
+        return 1
+    best = st.best_trial
+    opts = trial_options(a.model, best.params)
+    from kanpde.api import get_problem
+    from kanpde.tune import parse_budget
+
+    prob = get_problem(a.problem)
+    widths = ",".join(map(str, [prob.d_in, *opts.pop("hidden"), prob.d_out]))
+    opts.update(parse_budget(budget))
+    flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in opts.items())
+    print(f"best: trial {best.number}, rel L2 {best.value:.3e}, params {best.params}")
+    print(f"reproduce: kanpde solve {a.problem} --model {a.model} --widths {widths} {flags} --seed {a.seed}")
+    return 0
 
 
 def _cmd_plot(a) -> int:
@@ -236,7 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if a.command is None:
         parser.print_help()
         return 2
-    cmd = {"list": _cmd_list, "solve": _cmd_solve, "bench": _cmd_bench, "plot": _cmd_plot}[a.command]
+    cmd = {"list": _cmd_list, "solve": _cmd_solve, "bench": _cmd_bench, "tune": _cmd_tune, "plot": _cmd_plot}[a.command]
     try:
         return cmd(a)
     except (UsageError, ValueError, TypeError, FileNotFoundError) as e:

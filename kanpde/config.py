@@ -26,9 +26,10 @@ DTYPES = {"float64": torch.float64, "float32": torch.float32}
 class TrainConfig:
     """How to train: optimizer, budget, collocation, precision, logging.
 
-    Precision: the default is ``float64``.  PINN residuals involve second derivatives, and in
-    ``float32`` the loss stalls around rel L2 1e-4..1e-5; on CPU at PINN sizes the step time is
-    dominated by per-operation overhead, so ``float64`` costs little.  Use ``float32`` on GPUs.
+    Precision: the default is ``float64``: on CPU at PINN sizes the step time is dominated by
+    per-operation overhead, so it costs little, and it keeps second derivatives of small losses
+    exact to many digits.  ``float32`` is the choice on GPUs; measured float32-vs-float64 errors are
+    in ``benchmarks/README.md``.
 
     An *epoch* is one optimizer iteration on the full collocation set (Adam step or one
     L-BFGS iteration with strong-Wolfe line search).  ``adam+lbfgs`` runs Adam for
@@ -40,6 +41,11 @@ class TrainConfig:
     ``methods``: training methods (:mod:`kanpde.methods`: RAD, RAR, LRA, RBA, Causal, ...), as
     objects, names or their ``to_dict()`` forms; they run in the order given.
 
+    ``batch_size``: mini-batched collocation for large point sets: ``n_interior`` points form a pool
+    and each Adam epoch trains on a fresh random subset of ``batch_size`` of them (L-BFGS keeps the
+    subset it starts with); the logged loss is that of the current subset.  ``None`` (default)
+    trains on every point every epoch.
+
     KAN options: ``grid_schedule`` ``{epoch: G}`` refines the grid at those epochs (grid
     extension); ``update_grid_every`` adapts grids to the collocation points every k epochs
     until ``update_grid_until``; ``reg`` > 0 adds ``reg * model.regularization(reg_l1, reg_entropy)``.
@@ -47,10 +53,11 @@ class TrainConfig:
 
     ``derivatives``: ``"jet"`` propagates the residual's derivatives forward through the model
     (``forward_jet``), ``"autograd"`` differentiates backwards twice, ``"auto"`` (default) takes
-    each model's faster exact path (jets for the KAN, autograd for the MLP; ``benchmarks/step_time.py``).
+    each model's faster exact path (jets for the KAN, autograd for the MLP; ``benchmarks/step_time_paths.py``).
 
-    ``threads`` sets torch's CPU threads for this run only (restored afterwards); PINN-sized
-    networks usually run fastest with 1 thread, and extra threads slow down badly on a busy machine.
+    ``threads`` sets torch's CPU threads for this run only (restored afterwards; ``None`` keeps
+    torch's setting).  The default is 1: PINN-sized networks run fastest with one thread, and extra
+    threads slow down badly on a busy machine (``benchmarks/step_time_paths.py``).
     """
 
     epochs: int = 1000
@@ -72,7 +79,7 @@ class TrainConfig:
     seed: int = 0
     dtype: str = "float64"
     device: str = "cpu"
-    threads: int | None = None
+    threads: int | None = 1
     derivatives: str = "auto"
     progress: bool = True
     max_time: float | None = None
@@ -85,6 +92,7 @@ class TrainConfig:
     reg_entropy: float = 2.0
     checkpoint: str | None = None
     methods: tuple = ()
+    batch_size: int | None = None
 
     def __post_init__(self):
         from kanpde.methods import build_all
@@ -95,7 +103,7 @@ class TrainConfig:
             if kind != "own":
                 object.__setattr__(self, f.name, _check_kind(f.name, getattr(self, f.name), kind, optional))
         for name in ("epochs", "lbfgs_history", "n_interior", "n_boundary", "n_initial", "resample_every", "n_eval",
-                     "log_every", "threads", "update_grid_every", "update_grid_until"):
+                     "log_every", "threads", "update_grid_every", "update_grid_until", "batch_size"):
             v = getattr(self, name)
             if v is not None and v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
@@ -203,7 +211,7 @@ FIELD_KINDS: dict[str, tuple[str, bool]] = {
     "progress": ("bool", False), "max_time": ("float", True), "grid_schedule": ("grid_schedule", True),
     "update_grid_every": ("int", True), "update_grid_until": ("int", True), "grid_eps": ("float", True),
     "reg": ("float", False), "reg_l1": ("float", False), "reg_entropy": ("float", False),
-    "checkpoint": ("path", True), "methods": ("own", True),
+    "checkpoint": ("path", True), "methods": ("own", True), "batch_size": ("int", True),
 }
 
 _ALLOWED = {"int": "an integer", "float": "a real number (float or int)", "bool": "True or False",

@@ -10,19 +10,37 @@ max_err    maximum absolute error on the evaluation set
 wall_time  cumulative training seconds (evaluation and logging excluded)
 terms      dict: term name -> unweighted mean-square value (``pde``, ``dirichlet``, ...)
 weights    dict: term name -> the weight applied to that term (changes under LRA)
+unknowns   dict: unknown coefficient name -> its value (inverse problems)
 ========== ===========================================================================
 """
 
 from __future__ import annotations
 
 import csv
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["History"]
+import numpy as np
+
+__all__ = ["History", "json_safe"]
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN/inf floats as ``None``, numpy scalars as Python numbers, tuples as lists, keys as str.
+
+    The result passes ``json.dumps(..., allow_nan=False)``; :meth:`History.from_dict` reads ``None`` back as NaN.
+    """
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
 
 
 @dataclass
@@ -36,6 +54,7 @@ class History:
     wall_time: list[float] = field(default_factory=list)
     terms: dict[str, list[float]] = field(default_factory=dict)
     weights: dict[str, list[float]] = field(default_factory=dict)
+    unknowns: dict[str, list[float]] = field(default_factory=dict)
     n_params: int = 0
     n_flops: int = 0
     diverged: bool = False
@@ -43,7 +62,8 @@ class History:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def record(self, epoch: int, loss: float, terms: dict[str, float], rel_l2: float, max_err: float,
-               wall_time: float, weights: dict[str, float] | None = None) -> None:
+               wall_time: float, weights: dict[str, float] | None = None,
+               unknowns: dict[str, float] | None = None) -> None:
         """Append one row."""
         self.epoch.append(int(epoch))
         self.loss.append(float(loss))
@@ -52,9 +72,10 @@ class History:
         self.wall_time.append(float(wall_time))
         for k, v in terms.items():
             self.terms.setdefault(k, [math.nan] * (len(self.epoch) - 1)).append(float(v))
-        for k, v in (weights or {}).items():
-            self.weights.setdefault(k, [math.nan] * (len(self.epoch) - 1)).append(float(v))
-        for col in [*self.terms.values(), *self.weights.values()]:
+        for table, row in ((self.weights, weights), (self.unknowns, unknowns)):
+            for k, v in (row or {}).items():
+                table.setdefault(k, [math.nan] * (len(self.epoch) - 1)).append(float(v))
+        for col in [*self.terms.values(), *self.weights.values(), *self.unknowns.values()]:
             if len(col) < len(self.epoch):
                 col.append(math.nan)
 
@@ -74,23 +95,16 @@ class History:
                    "max_err": self.max_err[i], "wall_time": self.wall_time[i]}
             row.update({f"loss_{k}": v[i] for k, v in self.terms.items()})
             row.update({f"weight_{k}": v[i] for k, v in self.weights.items()})
+            row.update({f"unknown_{k}": v[i] for k, v in self.unknowns.items()})
             out.append(row)
         return out
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable dict (NaN written as null)."""
-        def clean(v):
-            if isinstance(v, float) and not math.isfinite(v):
-                return None
-            if isinstance(v, list):
-                return [clean(x) for x in v]
-            if isinstance(v, dict):
-                return {k: clean(x) for k, x in v.items()}
-            return v
-        return clean({"epoch": self.epoch, "loss": self.loss, "rel_l2": self.rel_l2, "max_err": self.max_err,
-                      "wall_time": self.wall_time, "terms": self.terms, "weights": self.weights,
-                      "n_params": self.n_params, "n_flops": self.n_flops, "diverged": self.diverged,
-                      "message": self.message, "meta": self.meta})
+        return json_safe({"epoch": self.epoch, "loss": self.loss, "rel_l2": self.rel_l2, "max_err": self.max_err,
+                          "wall_time": self.wall_time, "terms": self.terms, "weights": self.weights,
+                          "unknowns": self.unknowns, "n_params": self.n_params, "n_flops": self.n_flops,
+                          "diverged": self.diverged, "message": self.message, "meta": self.meta})
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> History:
@@ -100,6 +114,7 @@ class History:
         return cls(epoch=list(d["epoch"]), loss=f(d["loss"]), rel_l2=f(d["rel_l2"]), max_err=f(d["max_err"]),
                    wall_time=f(d["wall_time"]), terms={k: f(v) for k, v in d.get("terms", {}).items()},
                    weights={k: f(v) for k, v in d.get("weights", {}).items()},
+                   unknowns={k: f(v) for k, v in d.get("unknowns", {}).items()},
                    n_params=d.get("n_params", 0), n_flops=d.get("n_flops", 0), diverged=d.get("diverged", False),
                    message=d.get("message", ""), meta=d.get("meta", {}))
 
@@ -116,7 +131,3 @@ class History:
             w = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["epoch"])
             w.writeheader()
             w.writerows(rows)
-
-    def to_json(self, path: str | Path) -> None:
-        """Write :meth:`to_dict` as JSON."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1))

@@ -12,6 +12,7 @@ respect to the physical coordinates.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -22,6 +23,7 @@ from kanpde.derivatives import DerivativeContext, Jet, NeedsAutograd
 from kanpde.geometry import SAMPLING_METHODS
 from kanpde.models.jet import seed_jet
 from kanpde.problem import Problem, as_columns
+from kanpde.unknowns import UnknownSet
 
 __all__ = ["InputScaling", "ResidualLoss", "DERIVATIVE_MODES"]
 
@@ -29,17 +31,31 @@ DERIVATIVE_MODES = ("auto", "jet", "autograd")
 
 
 class InputScaling:
-    """The fixed affine map ``z = 2 (x - lo) / (hi - lo) - 1`` from the bounding box onto ``[-1, 1]^d``.
+    """The fixed input layer in front of every model: the bounding box onto ``[-1, 1]^d``, plus periodic features.
 
-    The same map is applied in front of every model (MLP and KAN alike); it has no trainable
-    parameters, and derivatives are always taken with respect to ``x``.
+    Each coordinate is mapped by ``z = 2 (x - lo) / (hi - lo) - 1``.  A coordinate listed in
+    ``periodic`` (from ``Periodic(dim, hard=True)``) is fed instead as the two features
+    ``(cos(pi z), sin(pi z))``, so every function of the features has period ``hi - lo`` in it, and
+    the periodic condition (values and all derivatives) holds exactly for any weights.  The model
+    then takes ``d + len(periodic)`` inputs (:attr:`n_features`), in coordinate order, with the two
+    features of a periodic coordinate in its place.  The map has no trainable parameters and is the
+    same for MLP and KAN; derivatives are always taken with respect to ``x``.
     """
 
-    def __init__(self, lo: np.ndarray, hi: np.ndarray):
+    def __init__(self, lo: np.ndarray, hi: np.ndarray, periodic: tuple[int, ...] = ()):
         lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
         self.lo, self.hi = lo, hi
+        self.periodic = tuple(sorted({int(i) for i in periodic}))
+        bad = [i for i in self.periodic if not 0 <= i < len(lo)]
+        if bad:
+            raise ValueError(f"periodic coordinate(s) {bad} out of range for {len(lo)} inputs")
         self._scale = torch.as_tensor(2.0 / (hi - lo), dtype=torch.float64)
         self._shift = torch.as_tensor((lo + hi) / 2.0, dtype=torch.float64)
+
+    @property
+    def n_features(self) -> int:
+        """Number of model inputs."""
+        return len(self.lo) + len(self.periodic)
 
     def scale(self, like: Tensor) -> Tensor:
         """The per-coordinate factor ``dz/dx`` on ``like``'s dtype and device."""
@@ -47,11 +63,52 @@ class InputScaling:
 
     def __call__(self, x: Tensor) -> Tensor:
         """Map physical points to model inputs."""
-        return (x - self._shift.to(x)) * self._scale.to(x)
+        z = (x - self._shift.to(x)) * self._scale.to(x)
+        if not self.periodic:
+            return z
+        cols = []
+        for i in range(z.shape[1]):
+            if i in self.periodic:
+                cols += [torch.cos(math.pi * z[:, i]), torch.sin(math.pi * z[:, i])]
+            else:
+                cols.append(z[:, i])
+        return torch.stack(cols, 1)
+
+    def jet(self, x: Tensor, order: int) -> Tensor:
+        """The model inputs with their first and pure second derivatives in ``x``, as a jet ``(R, N, F)``."""
+        z = (x - self._shift.to(x)) * self._scale.to(x)
+        if not self.periodic:
+            return seed_jet(z, self.scale(x), order)
+        n, d = z.shape
+        sc = self.scale(x)
+        F = self.n_features
+        rows = x.new_zeros(1 + d * order, n, F)
+        j = 0
+        for i in range(d):
+            if i in self.periodic:
+                w = math.pi * sc[i]
+                c, s = torch.cos(math.pi * z[:, i]), torch.sin(math.pi * z[:, i])
+                rows[0, :, j], rows[0, :, j + 1] = c, s
+                if order >= 1:
+                    rows[1 + i, :, j], rows[1 + i, :, j + 1] = -w * s, w * c
+                if order >= 2:
+                    rows[1 + d + i, :, j], rows[1 + d + i, :, j + 1] = -w * w * c, -w * w * s
+                j += 2
+            else:
+                rows[0, :, j] = z[:, i]
+                if order >= 1:
+                    rows[1 + i, :, j] = sc[i]
+                j += 1
+        return rows
 
     def to_dict(self) -> dict:
         """Plain-data form."""
-        return {"lo": self.lo.tolist(), "hi": self.hi.tolist()}
+        return {"lo": self.lo.tolist(), "hi": self.hi.tolist(), "periodic": list(self.periodic)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> InputScaling:
+        """Inverse of :meth:`to_dict`."""
+        return cls(d["lo"], d["hi"], tuple(d.get("periodic", ())))
 
 
 class ResidualLoss:
@@ -59,18 +116,27 @@ class ResidualLoss:
 
     def __init__(self, problem: Problem, *, n_interior: int | None = None, n_boundary: int | None = None,
                  n_initial: int | None = None, method: str = "sobol", weights: Mapping[str, float] | None = None,
-                 derivatives: str = "auto", dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu"):
+                 derivatives: str = "auto", dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu",
+                 unknowns: UnknownSet | None = None, batch_size: int | None = None):
         if method not in SAMPLING_METHODS:
             raise ValueError(f"unknown sampling method {method!r}; known: {list(SAMPLING_METHODS)}")
         if derivatives not in DERIVATIVE_MODES:
             raise ValueError(f"derivatives must be one of {list(DERIVATIVE_MODES)}, got {derivatives!r}")
         self.problem = problem
+        self.unknowns = unknowns if unknowns is not None else UnknownSet(problem.unknowns, dtype, device)
         self.n_interior = _positive("n_interior", n_interior, problem.n_interior)
         self.n_boundary = _positive("n_boundary", n_boundary, problem.n_boundary)
         self.n_initial = _positive("n_initial", n_initial, problem.n_initial)
         self.method, self.derivatives, self.dtype, self.device = method, derivatives, dtype, torch.device(device)
-        self.scaling = InputScaling(*problem.domain.bbox)
-        self.slots: list = ([None] if problem.residual is not None else []) + list(problem.conditions)
+        self.batch_size = None if batch_size is None else _positive("batch_size", batch_size, 1)
+        if self.batch_size is not None and problem.residual is None:
+            raise ValueError(f"batch_size draws the residual's points from a pool, but problem {problem.name!r} has "
+                             f"no residual")
+        self._pool: np.ndarray | None = None
+        self.scaling = InputScaling(*problem.domain.bbox, periodic=problem.periodic_dims)
+        # conditions that hold by construction (hard periodicity) are no loss terms
+        self.slots: list = ([None] if problem.residual is not None else []) + [
+            c for c in problem.conditions if not getattr(c, "hard", False)]
         self.names = self._term_names()
         weights = dict(weights or {})
         unknown = set(weights) - set(self.names)
@@ -135,13 +201,14 @@ class ResidualLoss:
             with torch.enable_grad() if not jet else torch.no_grad():
                 (r,) = batch.residuals(model, self.problem, jet, autograd=not jet, data=[pts])
             widths.append((r.shape[0], r.shape[1]))
-            if r.shape[1] != r.shape[0] or r.shape[0] == 1:
-                break
         if len(widths) == 2 and widths[1][1] != widths[0][1]:
+            square = all(w == n for n, w in widths)
             raise ValueError(
-                f"the {name!r} term of problem {self.problem.name!r} returned shape (N, N) (got "
-                f"{widths[0]} for {widths[0][0]} points and {widths[1]} for {widths[1][0]}): an (N,) tensor was "
-                f"broadcast against an (N, 1) one; make every piece (N, 1), e.g. g(x)[:, None] or g(x).unsqueeze(1)")
+                f"the {name!r} term of problem {self.problem.name!r} returned "
+                f"{'shape (N, N)' if square else 'a number of columns that changes with the number of points'} "
+                f"(got {widths[0]} for {widths[0][0]} points and {widths[1]} for {widths[1][0]})"
+                + (": an (N,) tensor was broadcast against an (N, 1) one; make every piece (N, 1), e.g. "
+                   "g(x)[:, None] or g(x).unsqueeze(1)" if square else "; expected (N,) or (N, k) with a fixed k"))
 
     # -- sampling -----------------------------------------------------------------------
     def _sample_term(self, cond, n: int | None, method: str, rng: np.random.Generator) -> dict:
@@ -158,8 +225,30 @@ class ResidualLoss:
         self._points = [self._sample_term(c, None, self.method, rng) for c in self.slots]
         self._point_weights.clear()
         self._last.clear()
+        if self.batch_size is not None:
+            self._pool = self._points[0]["x"]
+            self._points[0] = {"x": self._draw(rng)}
         if self.paths is not None:
             self._build()
+
+    def _draw(self, rng: np.random.Generator) -> np.ndarray:
+        n = len(self._pool)
+        if self.batch_size >= n:
+            return self._pool
+        return self._pool[np.sort(rng.choice(n, size=self.batch_size, replace=False))]
+
+    def pool(self) -> np.ndarray | None:
+        """With ``batch_size``: the pool the residual's batches are drawn from."""
+        return self._pool
+
+    def next_batch(self, rng: np.random.Generator) -> None:
+        """With ``batch_size``: make a fresh random subset of the residual's pool the active points."""
+        if self.batch_size is None:
+            return
+        self._points[0] = {"x": self._draw(rng)}
+        self._point_weights.pop("pde", None)
+        self._last.pop("pde", None)
+        self._build()
 
     def _build(self) -> None:
         sel = {path: [i for i, n in enumerate(self.names) if self.paths[n] == path] for path in ("jet", "autograd")}
@@ -240,6 +329,8 @@ class ResidualLoss:
         if self.slots[i] is not None:
             raise ValueError(f"only the residual's points can be replaced, not those of {name!r}")
         self._points[i] = {"x": np.asarray(x, dtype=float)}
+        if self.batch_size is not None:
+            self._pool = self._points[i]["x"]  # the new points become the pool batches are drawn from
         self._point_weights.pop(name, None)
         self._last.pop(name, None)
         self._build()
@@ -286,7 +377,7 @@ class _Batch:
         # derives from u (u[:, 1:2], u**2, ...) is differentiable w.r.t. that term's x
         self.xs = [X[sl].clone().requires_grad_(True) if grad else X[sl] for sl in self.slices]
         self.X = X
-        self.T0 = None if grad else seed_jet(loss.scaling(X), loss.scaling.scale(X), loss.order)
+        self.T0 = None if grad else loss.scaling.jet(X, loss.order)
         self.data = None if data is None else self._prepare(data)
 
     def _prepare(self, pts: list[dict]) -> list[dict]:
@@ -303,6 +394,7 @@ class _Batch:
         """Each term's residual as an ``(N_term, k)`` tensor."""
         data = self._prepare(data) if data is not None else self.data
         loss, d = self.loss, problem.d_in
+        p = loss.unknowns.values() if problem.takes_unknowns else None
         if jet:
             T = model.forward_jet(self.T0, d, loss.order)
         else:
@@ -314,7 +406,7 @@ class _Batch:
             u = Tp[0]
             ctx = DerivativeContext(x, u, Jet(Tp, d, loss.order) if jet else None, autograd=autograd)
             with ctx:
-                r = problem.residual(x, u) if cond is None else cond.residual(x, u, dat)
+                r = problem.call_residual(x, u, p) if cond is None else cond.residual(x, u, dat)
             out.append(as_columns(r, x.shape[0], problem.name, name))
         return out
 

@@ -28,6 +28,9 @@ config            :meth:`kanpde.TrainConfig.to_dict` of the run
 n_params, n_flops trainable parameters and forward FLOPs per point of the final model
 final             ``{"rel_l2", "max_err", "loss", "wall_time", "epochs"}`` at the last record
 diverged          whether training stopped on a non-finite loss; ``message`` the reason
+stopped_by_time   whether the run's ``max_time`` wall-time cap ended it before its
+                  ``epochs`` (a run *cut short*: flagged in every table, left out of verdicts;
+                  inferred from ``config`` and ``final`` for records written before the field)
 history           :meth:`kanpde.History.to_dict` (per-epoch loss, terms, rel_l2, max_err,
                   wall_time); ``params_trace`` parameters at each recorded epoch
 env               ``torch``, ``python``, ``kanpde``, ``platform``, ``dtype``, ``device``,
@@ -35,6 +38,10 @@ env               ``torch``, ``python``, ``kanpde``, ``platform``, ``dtype``, ``
 solution          path of the saved model, relative to the results directory
 started, elapsed  ISO start time and seconds including evaluation and saving
 ================= ===================================================================
+
+Verdicts compare models at equal epochs: a run cut short by a wall-time cap trained fewer
+epochs under load than it would idle, so ``winner`` uses only the runs that were not cut short
+(none if one side has no such run), and the tables count the cut-short runs of each row.
 
 Time to accuracy: the first *recorded* epoch (every ``log_every`` epochs) at which rel L2
 is at or below the threshold, and the training seconds up to it.
@@ -48,13 +55,13 @@ import math
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from kanpde.history import History
+from kanpde.history import History, json_safe
 
-__all__ = ["SCHEMA", "THRESHOLDS", "Results", "load", "read_jsonl", "append_jsonl", "time_to_accuracy",
+__all__ = ["SCHEMA", "THRESHOLDS", "Results", "stopped_by_time", "load", "read_jsonl", "append_jsonl",
+           "time_to_accuracy",
            "summarize", "format_table", "write_csv"]
 
 SCHEMA = "kanpde-bench/1"
@@ -79,18 +86,6 @@ def time_to_accuracy(history: History, thresholds: Sequence[float] = THRESHOLDS)
 
 
 # -- the JSON-lines file -------------------------------------------------------------------
-def _clean(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, dict):
-        return {str(k): _clean(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_clean(x) for x in v]
-    if isinstance(v, np.generic):
-        return _clean(v.item())
-    return v
-
-
 def read_jsonl(path: str | Path) -> list[dict]:
     """Records of a JSON-lines file; a truncated or corrupt line (a killed writer) is skipped."""
     path = Path(path)
@@ -125,11 +120,20 @@ def repair_jsonl(path: str | Path) -> None:
 
 def append_jsonl(path: str | Path, record: dict) -> None:
     """Append one record as a line, then flush and fsync (a crash later loses nothing before it)."""
-    line = json.dumps(_clean(record), separators=(",", ":"), allow_nan=False) + "\n"
+    line = json.dumps(json_safe(record), separators=(",", ":"), allow_nan=False) + "\n"
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(line)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def stopped_by_time(rec: dict) -> bool:
+    """Whether a run record was cut short by its wall-time cap (``max_time``) before its epochs."""
+    if "stopped_by_time" in rec:
+        return bool(rec["stopped_by_time"])
+    cfg, fin = rec.get("config") or {}, rec.get("final") or {}
+    return (cfg.get("max_time") is not None and not rec.get("diverged", False)
+            and fin.get("epochs") is not None and fin["epochs"] < cfg.get("epochs", 0))
 
 
 # -- tables --------------------------------------------------------------------------------
@@ -146,6 +150,7 @@ def _row(rec: dict) -> dict:
         v = fin.get(k)
         row[k] = math.nan if v is None else v
     row["diverged"] = bool(rec.get("diverged", False))
+    row["stopped_by_time"] = stopped_by_time(rec)
     hist = History.from_dict(rec["history"]) if rec.get("history") else History()
     for thr, (ep, sec) in time_to_accuracy(hist).items():
         row[f"epochs_to_{_tag(thr)}"], row[f"time_to_{_tag(thr)}"] = ep, sec
@@ -194,10 +199,6 @@ class Results(list):
         p = (self.root / rel) if self.root is not None else Path(rel)
         return p if p.exists() else None
 
-    def summary(self) -> list[dict]:
-        """One row per problem x model label (see :func:`summarize`)."""
-        return summarize(self)
-
     def to_frame(self):
         """The per-run rows as a pandas DataFrame (needs pandas)."""
         import pandas as pd
@@ -232,10 +233,12 @@ def summarize(results: Results) -> list[dict]:
     ``epochs`` are medians; ``epochs_to_*``/``time_to_*`` are medians over seeds where a seed
     that never reached the level counts as infinite (blank if the median never reached it).
     A model sized against another (``match_by``/``vs``) gets ``winner``: the label with the lower
-    median final rel L2 of the pair, which is the comparison at equal ``match_by``.
+    median final rel L2 of the pair, which is the comparison at equal ``match_by``; runs cut
+    short by a wall-time cap (counted in ``cut_short``) are left out of that median.
     """
     rows = []
     for prob in results.problems():
+        verdict: dict[str, tuple] = {}  # (median rel L2, count) of the runs not cut short by time
         sub = [r for r in results if r["problem"] == prob]
         for label in dict.fromkeys(r["label"] for r in sub):
             runs = [r for r in sub if r["label"] == label]
@@ -250,7 +253,10 @@ def summarize(results: Results) -> list[dict]:
                    "max_err": float(np.nanmedian([r["max_err"] for r in runs])) if len(fin) else math.nan,
                    "wall_time": float(np.median([r["wall_time"] for r in runs])),
                    "epochs": int(np.median([r["epochs"] for r in runs])),
-                   "diverged": sum(r["diverged"] for r in runs)}
+                   "diverged": sum(r["diverged"] for r in runs),
+                   "cut_short": sum(r["stopped_by_time"] for r in runs)}
+            full = np.array([r["rel_l2"] for r in runs if not r["stopped_by_time"]], dtype=float)
+            verdict[label] = (float(np.nanmedian(full)) if np.isfinite(full).any() else math.nan, len(full))
             for thr in THRESHOLDS:
                 t = _tag(thr)
                 row[f"epochs_to_{t}"] = _median([r[f"epochs_to_{t}"] for r in runs])
@@ -261,8 +267,8 @@ def summarize(results: Results) -> list[dict]:
         for row in by_label.values():
             ref = by_label.get(row["vs"])
             if ref is not None:
-                a, b = row["rel_l2"], ref["rel_l2"]
-                if math.isfinite(a) or math.isfinite(b):
+                (a, na), (b, nb) = verdict[row["label"]], verdict[ref["label"]]
+                if na and nb and (math.isfinite(a) or math.isfinite(b)):
                     row["winner"] = row["label"] if (np.nan_to_num(a, nan=np.inf) < np.nan_to_num(b, nan=np.inf)) \
                         else ref["label"]
     return rows
@@ -291,11 +297,15 @@ def format_table(summary: Sequence[dict], markdown: bool = False) -> str:
     head = ["problem", "model", "widths", "params", "FLOPs", "seeds", "rel L2 median [min, max]", "max err",
             "wall s", "epochs", "ep→1e-3", "s→1e-3", "ep→1e-4", "s→1e-4", "equal-budget winner"]
     body = []
+    by_label = {(r["problem"], r["label"]): r.get("cut_short", 0) for r in summary}
     for r in summary:
         win = f"{r['winner']} (at equal {r['match_by']} vs {r['vs']})" if r.get("winner") else ""
+        if r.get("vs") and (r.get("cut_short") or by_label.get((r["problem"], r["vs"]), 0)):
+            win = f"{win} (cut-short runs excluded)" if win else "none: all runs cut short by max_time"
         body.append([r["problem"], r["label"], r["widths"], str(r["n_params"]), str(r["n_flops"]), str(r["seeds"]),
                      f"{_e(r['rel_l2'])} [{_e(r['rel_l2_min'])}, {_e(r['rel_l2_max'])}]"
-                     + (f" ({r['diverged']} diverged)" if r["diverged"] else ""),
+                     + (f" ({r['diverged']} diverged)" if r["diverged"] else "")
+                     + (f" ({r['cut_short']} cut short by max_time)" if r.get("cut_short") else ""),
                      _e(r["max_err"]), _n(r["wall_time"], "{:.1f}"), str(r["epochs"]),
                      _n(r["epochs_to_1e-3"]), _n(r["time_to_1e-3"], "{:.2f}"), _n(r["epochs_to_1e-4"]),
                      _n(r["time_to_1e-4"], "{:.2f}"), win])

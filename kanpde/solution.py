@@ -9,7 +9,7 @@ import json
 import os
 import pickle
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,8 @@ FORMAT = "kanpde-solution/1"
 #: size and SHA-256 follows, then the payload (``torch.save`` bytes)
 MAGIC = b"kanpde-solution\n"
 CONTAINER_VERSION = 2
+#: points per forward pass when predicting on numpy input
+PREDICT_CHUNK = 65536
 
 
 def count_params(model: nn.Module) -> int:
@@ -54,6 +56,7 @@ class Solution:
     config: TrainConfig
     history: History
     scaling: InputScaling
+    unknowns: dict[str, float] = field(default_factory=dict)
 
     @property
     def n_params(self) -> int:
@@ -76,9 +79,9 @@ class Solution:
         if xt.dim() != 2 or xt.shape[1] != self.problem.d_in:
             raise ValueError(f"points must have shape (N, {self.problem.d_in}) for {self.problem.name!r}, "
                              f"got {tuple(xt.shape)}")
-        if is_np:
+        if is_np:  # numpy in: no graph, so predict in chunks that fit in memory
             with torch.no_grad():
-                return self.model(self.scaling(xt)).cpu().numpy()
+                return torch.cat([self.model(self.scaling(c)) for c in xt.split(PREDICT_CHUNK)]).cpu().numpy()
         return self.model(self.scaling(xt))
 
     def save(self, path: str | Path) -> None:
@@ -98,7 +101,8 @@ class Solution:
             spec["module"] = m  # arbitrary user module: pickled whole
         blob = {"format": FORMAT, "model": spec, "problem": self.problem.name,
                 "problem_params": dict(self.problem.params), "catalog": _is_catalog(self.problem),
-                "config": self.config.to_dict(), "history": self.history.to_dict(), "scaling": self.scaling.to_dict()}
+                "config": self.config.to_dict(), "history": self.history.to_dict(), "scaling": self.scaling.to_dict(),
+                "unknowns": dict(self.unknowns)}
         buf = io.BytesIO()
         try:
             torch.save(blob, buf)
@@ -264,4 +268,5 @@ def load(path: str | Path, problem: Problem | None = None) -> Solution:
         raise ValueError(f"{where} holds a solution with {len(sc['lo'])} input(s); problem {problem.name!r} "
                          f"has d_in={problem.d_in}")
     return Solution(problem=problem, model=model, config=TrainConfig.from_dict(blob["config"]),
-                    history=History.from_dict(blob["history"]), scaling=InputScaling(sc["lo"], sc["hi"]))
+                    history=History.from_dict(blob["history"]), scaling=InputScaling.from_dict(sc),
+                    unknowns=dict(blob.get("unknowns", {})))

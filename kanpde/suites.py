@@ -1,4 +1,10 @@
-"""The shipped benchmark suites, as plain data (see :mod:`kanpde.bench` for the format)."""
+"""The shipped benchmark suites, as plain data (see :mod:`kanpde.bench.specs` for the format).
+
+Suites compare models at equal epochs: none of them caps wall time, so a result does not
+depend on how busy the machine was.  A suite of your own may set ``max_time`` (seconds per
+run); each run it stops early is recorded with ``stopped_by_time: true``, flagged in every
+table and left out of the verdicts (see :mod:`kanpde.results`).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,24 @@ __all__ = ["SUITES"]
 _KAN_MLP = [{"label": "KAN", "model": "kan", "hidden": [5], "grid": 5, "k": 3},
             {"label": "MLP", "model": "mlp", "match": "KAN", "by": "params", "depth": 2}]
 
+#: the KAN family at 10 parameters per edge, bsmlp, and the MLPs matched to the B-spline KAN
+_FAMILY_MODELS = [
+    {"label": "KAN bspline", "model": "kan", "family": "kan", "hidden": [10], "basis": "bspline", "grid": 5, "k": 3},
+    {"label": "KAN chebyshev", "model": "kan", "family": "kan", "hidden": [10], "basis": "chebyshev", "degree": 7},
+    {"label": "KAN legendre", "model": "kan", "family": "kan", "hidden": [10], "basis": "legendre", "degree": 7},
+    {"label": "KAN rbf", "model": "kan", "family": "kan", "hidden": [10], "basis": "rbf", "grid": 7},
+    {"label": "KAN fourier", "model": "kan", "family": "kan", "hidden": [10], "basis": "fourier", "degree": 4},
+    {"label": "bsmlp", "model": "bsmlp", "hidden": [10, 10]},
+    {"label": "MLP=params", "model": "mlp", "match": "KAN bspline", "by": "params", "depth": 2},
+    {"label": "MLP=flops", "model": "mlp", "match": "KAN bspline", "by": "flops", "depth": 2},
+]
+
 SUITES: dict[str, dict] = {
     "quick": {
         "name": "quick",
         "description": "exp_decay, poisson1d, poisson2d: KAN[d,5,1] (G=5) vs an MLP of equal parameter count "
                        "and one of equal FLOPs, 2 seeds, short runs (Adam with cosine decay; Adam then L-BFGS "
-                       "for poisson2d), about 1-2 minutes on 2 cores",
+                       "for poisson2d)",
         "problems": [{"name": "exp_decay", "train": {"epochs": 2000, "lr": 1e-2}},
                      {"name": "poisson1d", "train": {"epochs": 2000, "lr": 1e-2}},
                      {"name": "poisson2d", "train": {"epochs": 1000, "optimizer": "adam+lbfgs", "lr": 1e-2,
@@ -20,7 +38,7 @@ SUITES: dict[str, dict] = {
                                                      "weights": {"dirichlet": 100.0}}}],
         "models": _KAN_MLP + [{"label": "MLP=flops", "model": "mlp", "match": "KAN", "by": "flops", "depth": 2}],
         "seeds": [0, 1],
-        "train": {"optimizer": "adam", "schedule": "cosine", "log_every": 10, "max_time": 15.0},
+        "train": {"optimizer": "adam", "schedule": "cosine", "log_every": 10},
     },
     "decay_study": {
         "name": "decay_study",
@@ -62,6 +80,29 @@ SUITES: dict[str, dict] = {
         "models": [{"label": "KAN", "model": "kan", "hidden": [10], "grid": 5, "k": 3},
                    {"label": "MLP=params", "model": "mlp", "match": "KAN", "by": "params", "depth": 2},
                    {"label": "MLP=flops", "model": "mlp", "match": "KAN", "by": "flops", "depth": 2}],
+        "seeds": [0, 1, 2],
+        "train": {},
+        "use_budget": True,
+    },
+    "family_quick": {
+        "name": "family_quick",
+        "description": "the KAN family (B-spline, Chebyshev, Legendre, RBF, Fourier KAN[d,10,1] at 10 parameters "
+                       "per edge), bsmlp and MLPs of equal parameters and of equal FLOPs on exp_decay, poisson2d "
+                       "and heat1d, one seed, 500 Adam epochs",
+        "problems": [{"name": "exp_decay"},
+                     {"name": "poisson2d", "train": {"n_interior": 500, "n_boundary": 128,
+                                                     "weights": {"dirichlet": 100.0}}},
+                     {"name": "heat1d", "train": {"n_interior": 500}}],
+        "models": _FAMILY_MODELS,
+        "seeds": [0],
+        "train": {"epochs": 500, "optimizer": "adam", "lr": 1e-2, "schedule": "cosine", "log_every": 10},
+    },
+    "family": {
+        "name": "family",
+        "description": "every catalog problem x the KAN family at 10 parameters per edge, bsmlp, and MLPs of equal "
+                       "parameters and of equal FLOPs; 3 seeds, each problem's recommended budget",
+        "problems": "*",
+        "models": _FAMILY_MODELS,
         "seeds": [0, 1, 2],
         "train": {},
         "use_budget": True,

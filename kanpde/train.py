@@ -21,6 +21,7 @@ from kanpde.methods import Method
 from kanpde.problem import Problem
 from kanpde.runtime import environment, torch_threads
 from kanpde.solution import Solution, count_flops, count_params
+from kanpde.unknowns import UnknownSet
 
 __all__ = ["train", "check_model", "Callback", "Run", "run_methods"]
 
@@ -33,20 +34,22 @@ def check_model(problem: Problem, model: nn.Module) -> None:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     d_in, d_out = getattr(model, "d_in", None), getattr(model, "d_out", None)
-    if d_in is not None and d_in != problem.d_in:
-        raise ValueError(f"model takes {d_in} inputs but problem {problem.name!r} has {problem.d_in} "
-                         f"(coordinates: space then time); use widths starting with {problem.d_in}")
+    if d_in is not None and d_in != problem.n_features:
+        extra = (f", {problem.d_in} coordinates with {list(problem.periodic_dims)} fed as (cos, sin) pairs by "
+                 f"Periodic(hard=True)" if problem.periodic_dims else " (coordinates: space then time)")
+        raise ValueError(f"model takes {d_in} inputs but problem {problem.name!r} has {problem.n_features}{extra}; "
+                         f"use widths starting with {problem.n_features}")
     if d_out is not None and d_out != problem.d_out:
         raise ValueError(f"model gives {d_out} outputs but problem {problem.name!r} has {problem.d_out} "
                          f"unknowns; use widths ending with {problem.d_out}")
     p = next(iter(model.parameters()), None)
-    probe = torch.zeros(2, problem.d_in, dtype=p.dtype if p is not None else torch.float64,
+    probe = torch.zeros(2, problem.n_features, dtype=p.dtype if p is not None else torch.float64,
                         device=p.device if p is not None else "cpu")
     try:
         with torch.no_grad():
             out = model(probe)
     except RuntimeError as e:
-        raise ValueError(f"model failed on a (2, {problem.d_in}) input of problem {problem.name!r}: {e}") from e
+        raise ValueError(f"model failed on a (2, {problem.n_features}) input of problem {problem.name!r}: {e}") from e
     if out.dim() != 2 or out.shape[1] != problem.d_out:
         raise ValueError(f"model output has shape {tuple(out.shape)} for 2 points, but problem {problem.name!r} "
                          f"needs (2, {problem.d_out})")
@@ -56,14 +59,16 @@ def check_model(problem: Problem, model: nn.Module) -> None:
 #: for ``DIVERGENCE_PATIENCE`` consecutive epochs counts as divergence: training stops and the best
 #: weights are restored (a NaN or inf loss stops at once, restoring the last finite weights)
 DIVERGENCE_FACTOR = 1e6
+#: points per forward pass when measuring the error
+EVAL_CHUNK = 65536
 DIVERGENCE_PATIENCE = 20
 
 
 class _Guard:
     """Keeps the last parameters known to give a finite loss (and after which epoch), and the best ones."""
 
-    def __init__(self, model: nn.Module):
-        self.params = [p for p in model.parameters()]
+    def __init__(self, params: Sequence[nn.Parameter]):
+        self.params = list(params)
         self.good = [p.detach().clone() for p in self.params]
         self.epoch = 0
         self.best = [g.clone() for g in self.good]
@@ -108,12 +113,14 @@ class Run:
         for m in self.methods:
             m.check(problem, self.model, cfg)
         self.rng = np.random.default_rng(cfg.seed)
+        self.unknowns = UnknownSet(problem.unknowns, self.dtype, self.device)
         self.loss = ResidualLoss(problem, n_interior=cfg.n_interior, n_boundary=cfg.n_boundary,
                                  n_initial=cfg.n_initial, method=cfg.sampling, weights=cfg.weights,
-                                 derivatives=cfg.derivatives, dtype=self.dtype, device=self.device)
+                                 derivatives=cfg.derivatives, dtype=self.dtype, device=self.device,
+                                 unknowns=self.unknowns, batch_size=cfg.batch_size)
         paths = self.loss.plan(self.model)  # jet or autograd per term, decided once, before sampling
         self.loss.sample(self.rng)
-        _check_trainable(problem, self.model, self.loss)
+        _check_trainable(problem, self.model, self.trainable(), self.loss)
         self.history = History(meta={**environment(cfg.dtype, cfg.device), "derivatives": paths})
         self.wall = 0.0
         self.epoch = 0
@@ -121,6 +128,10 @@ class Run:
         self._new_optimizer(adam=cfg.adam_epochs > 0)
         for m in self.methods:
             m.start(self)
+
+    def trainable(self) -> list[nn.Parameter]:
+        """Every parameter the optimizer updates: the model's, then the problem's unknowns."""
+        return [*self.model.parameters(), *self.unknowns.parameters()]
 
     @property
     def in_adam_phase(self) -> bool:
@@ -156,18 +167,19 @@ class Run:
         """Relative L2 and max abs error on the evaluation set (NaN without truth)."""
         if self.xe is None:
             return math.nan, math.nan
-        with torch.no_grad():
-            u = self.model(self.loss.scaling(self.xe)).double().cpu().numpy().reshape(self.ye.shape)
+        with torch.no_grad():  # in chunks, so a large evaluation set fits in memory
+            u = torch.cat([self.model(self.loss.scaling(c)) for c in self.xe.split(EVAL_CHUNK)])
+            u = u.double().cpu().numpy().reshape(self.ye.shape)
         with np.errstate(over="ignore", invalid="ignore"):
             err = u - self.ye
             return float(np.linalg.norm(err) / (self.ye_norm or 1.0)), float(np.abs(err).max())
 
     # -- optimizers ---------------------------------------------------------------------
     def _new_optimizer(self, adam: bool) -> None:
-        cfg, params = self.config, [p for p in self.model.parameters() if p.requires_grad]
-        if getattr(self, "guard", None) is None or [id(p) for p in self.guard.params] != [
-                id(p) for p in self.model.parameters()]:
-            self.guard = _Guard(self.model)  # a new model (grid change): its own copies
+        everything = self.trainable()
+        cfg, params = self.config, [p for p in everything if p.requires_grad]
+        if getattr(self, "guard", None) is None or [id(p) for p in self.guard.params] != [id(p) for p in everything]:
+            self.guard = _Guard(everything)  # a new model (grid change): its own copies
         self.sched = None
         self._closure_cache = None
         if adam:
@@ -265,10 +277,10 @@ def _stop(hist: History, epoch: int, restored: int, message: str) -> None:
     warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
-def _check_trainable(problem: Problem, model: nn.Module, loss: ResidualLoss) -> None:
+def _check_trainable(problem: Problem, model: nn.Module, params: Sequence[nn.Parameter], loss: ResidualLoss) -> None:
     """Refuse a loss that depends on a tensor requiring grad that the optimizer would never update."""
     total, _ = loss(model)
-    own = {id(p) for p in model.parameters()}
+    own = {id(p) for p in params}
     seen, stack, stray = set(), [total.grad_fn], []
     while stack:
         fn = stack.pop()
@@ -287,7 +299,8 @@ def _check_trainable(problem: Problem, model: nn.Module, loss: ResidualLoss) -> 
             f"the loss of problem {problem.name!r} depends on {len(stray)} tensor(s) that require grad but are "
             f"not parameters of the model (shapes {shapes}); the optimizer would never update them. Use a "
             f"constant (tensor.detach() or a plain number), or make the coefficient an extra network output "
-            f"(d_out + 1) that the residual reads as u[:, k:k+1]")
+            f"(d_out + 1) that the residual reads as u[:, k:k+1], or declare it in Problem(unknowns={{name: "
+            f"kp.Unknown(init)}}) and read it in residual(x, u, p) as p[name]")
 
 
 def run_methods(cfg: TrainConfig) -> tuple[Method, ...]:
@@ -332,12 +345,12 @@ def _train(problem: Problem, model: nn.Module, cfg: TrainConfig, callbacks: Sequ
         total, terms = run.objective()
         rel, mx = run.evaluate()
         hist.record(epoch, total.item(), {k: v.detach().item() for k, v in terms.items()}, rel, mx, run.wall,
-                    dict(zip(run.loss.names, run.loss.weights)))
+                    dict(zip(run.loss.names, run.loss.weights)), run.unknowns.floats())
         hist.n_params, hist.n_flops = count_params(run.model), count_flops(run.model)
         bar.update(epoch - bar.n)
         bar.set_postfix(loss=f"{hist.loss[-1]:.2e}", rel_l2=f"{rel:.2e}", refresh=False)
         if cfg.checkpoint:
-            Solution(problem, run.model, cfg, hist, run.loss.scaling).save(cfg.checkpoint)
+            Solution(problem, run.model, cfg, hist, run.loss.scaling, run.unknowns.floats()).save(cfg.checkpoint)
         return any(cb(epoch, run.model, hist) is True for cb in run.callbacks)
 
     log(0)
@@ -348,6 +361,8 @@ def _train(problem: Problem, model: nn.Module, cfg: TrainConfig, callbacks: Sequ
             t0 = time.perf_counter()
             if cfg.resample_every and epoch > 1 and (epoch - 1) % cfg.resample_every == 0:
                 run.resample()
+            elif cfg.batch_size and epoch > 1 and run.is_adam:
+                run.loss.next_batch(run.rng)
             run.before_step()
             if epoch - 1 == cfg.adam_epochs and run.is_adam and cfg.optimizer == "adam+lbfgs":
                 run.switch_to_lbfgs()
@@ -378,7 +393,7 @@ def _train(problem: Problem, model: nn.Module, cfg: TrainConfig, callbacks: Sequ
                 break
     finally:
         bar.close()
-    sol = Solution(problem, run.model, cfg, hist, run.loss.scaling)
+    sol = Solution(problem, run.model, cfg, hist, run.loss.scaling, run.unknowns.floats())
     if cfg.checkpoint:
         sol.save(cfg.checkpoint)
     return sol

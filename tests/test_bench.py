@@ -214,3 +214,28 @@ def test_parallel_jobs_give_the_same_results_as_serial(tmp_path):
     assert [r["key"] for r in par] == [r["key"] for r in serial]
     assert [r["rel_l2"] for r in par] == pytest.approx([r["rel_l2"] for r in serial], rel=1e-9)
     assert all(rec["env"]["threads"] == 1 for rec in par.records)
+
+
+def test_a_run_cut_short_by_max_time_is_flagged_and_left_out_of_verdicts(tmp_path):
+    suite = {"name": "cap", "problems": ["exp_decay"], "seeds": [0],
+             "models": [{"label": "small", "model": "mlp", "hidden": [6],
+                         "train": {"epochs": 10**6, "max_time": 0.2, "log_every": 10**5}},
+                        {"label": "matched", "model": "mlp", "match": "small", "by": "params", "depth": 2}],
+             "train": {"epochs": 20, "log_every": 5, "lr": 1e-2}}
+    res = bench.run(suite, tmp_path, executor="serial", progress=False)
+    recs = {r["label"]: r for r in res.records}
+    assert recs["small"]["stopped_by_time"] is True and recs["small"]["final"]["epochs"] < 10**6
+    assert recs["matched"]["stopped_by_time"] is False
+    rows = {r["label"]: r for r in bench.summarize(res)}
+    assert rows["small"]["cut_short"] == 1 and rows["matched"]["cut_short"] == 0
+    assert rows["matched"]["winner"] == ""  # no verdict against a run that did not finish its epochs
+    table = bench.report(res)
+    assert "1 cut short by max_time" in table and "none: all runs cut short" in table
+    assert "cut_short" in open(tmp_path / "summary.csv").readline()
+    old = {k: v for k, v in recs["small"].items() if k != "stopped_by_time"}  # a record from before the field
+    assert bench.Results([old]).records and bench.Results([old])[0]["stopped_by_time"] is True
+
+
+def test_shipped_suites_compare_at_equal_epochs():
+    assert "max_time" not in json.dumps(bench.SUITES)  # no wall-time cap in any shipped suite
+    assert all(sp.config["max_time"] is None for sp in bench.expand("quick", seeds=[0]))

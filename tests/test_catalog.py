@@ -187,7 +187,7 @@ def test_reference_built_lazily_and_cached(monkeypatch):
     a = p.truth(np.array([[1.0]]))
     b = p.truth(np.array([[1.0]]))
     assert calls == ["van_der_pol", "van_der_pol"] and a == b
-    assert any(k[0] == "van_der_pol" and json.loads(k[1])["mu"] == 1.5 for k in ref._MEMORY)  # memory cache
+    assert any(k[0] == "van_der_pol" and json.loads(k[1])["mu"] == 1.5 for k in ref.cached_keys())  # memory cache
 
 
 def test_reference_disk_cache_is_opt_in(tmp_path, monkeypatch):
@@ -217,7 +217,12 @@ def test_problem_metadata(name):
     assert p.order in (1, 2) or (p.residual is None and p.order == 0)  # data fitting: no derivatives
     b = p.budget
     assert b["optimizer"] in ("adam", "lbfgs", "adam+lbfgs") and b["epochs"] > 0 and b["lr"] > 0
-    kp.TrainConfig(**b)
+    from kanpde.models import MODELS
+    from kanpde.resolve import budget_for
+
+    kp.TrainConfig(**{k: v for k, v in b.items() if k not in MODELS})
+    for family in set(b) & set(MODELS):  # per-model sections resolve to a valid config too
+        kp.TrainConfig(**budget_for(p, family)[0])
     for f in ("n_interior", "n_boundary", "n_initial", "n_eval"):
         assert getattr(p, f) >= 1
     assert p.n_interior <= 2000, "keep point counts modest so a step stays cheap on a CPU"

@@ -100,3 +100,14 @@ def test_module_entry_point_help():
     r = subprocess.run([sys.executable, "-m", "kanpde.cli", "bench", "--help"], capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 0 and "--resume" in r.stdout and "--jobs" in r.stdout
+
+
+def test_solve_dry_run_prints_the_resolved_configuration(capsys):
+    from kanpde.resolve import resolve_config
+
+    want = resolve_config("helmholtz2d", {"epochs": 600, "seed": 0}, family="kan")  # the budget's share of L-BFGS
+    assert main(["solve", "helmholtz2d", "--model", "kan", "--epochs", "600", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "KAN[2, 10, 1]" in out and "epochs = 600" in out and f"lbfgs_epochs = {want.lbfgs_epochs!r}" in out
+    assert f"optimizer = {want.optimizer!r}" in out
+    assert main(["solve", "exp_decay", "--dry-run", "--widths", "2,4,1"]) == 2  # widths that do not fit

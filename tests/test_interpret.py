@@ -194,3 +194,28 @@ def test_kan_plot_renders(tmp_path, decay):
     assert (tmp_path / "deep.svg").read_text().lstrip().startswith("<?xml")
     kp.plot.kan(decay, x=np.linspace(0, 2, 20)[:, None], save=tmp_path / "sol.png")
     assert (tmp_path / "sol.png").exists()
+
+
+# -- the input range an edge is fitted on comes from the layer's recorded input (KANLayer.recorded_input)
+def test_suggestions_fit_over_the_range_of_the_last_batch():
+    net = kp.KAN([1, 2, 1], grid=5, seed=3)
+    lib = ["x", "x^2", "sin", "exp"]
+    with torch.no_grad():
+        net(torch.linspace(-0.3, 0.4, 64)[:, None])
+    assert net.layers[0].recorded_input.shape == (64, 1)
+    seen = interpret.suggest_symbolic(net, 0, 0, 1, lib=lib)
+    explicit = interpret.suggest_symbolic(net, 0, 0, 1, lib=lib, x=np.linspace(-0.3, 0.4, 256))
+    assert [s.name for s in seen] == [s.name for s in explicit]
+    assert np.allclose([s.r2 for s in seen], [s.r2 for s in explicit], atol=1e-6)
+    wide = interpret.suggest_symbolic(net, 0, 0, 1, lib=lib, x=np.linspace(-1.0, 1.0, 256))
+    assert not np.allclose([s.r2 for s in seen], [s.r2 for s in wide], atol=1e-6)  # the range matters
+
+
+def test_suggestions_fit_over_the_grid_range_before_any_forward_pass():
+    net = kp.KAN([1, 2, 1], grid=5, seed=3)
+    assert net.layers[0].recorded_input is None
+    lib = ["x", "x^2", "sin"]
+    seen = interpret.suggest_symbolic(net, 0, 0, 0, lib=lib)
+    explicit = interpret.suggest_symbolic(net, 0, 0, 0, lib=lib, x=np.linspace(-1.0, 1.0, 256))
+    assert [s.name for s in seen] == [s.name for s in explicit]
+    assert np.allclose([s.r2 for s in seen], [s.r2 for s in explicit], atol=1e-6)

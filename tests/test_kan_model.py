@@ -32,13 +32,13 @@ def _reference_forward(model: KAN, x: torch.Tensor) -> np.ndarray:
     """The network evaluated edge by edge with scipy's B-splines (numpy, no torch kernels)."""
     h = x.detach().numpy().astype(np.float64)
     for layer in model.layers:
-        t = layer.knots.detach().numpy().astype(np.float64)
+        t = layer.basis.knots.detach().numpy().astype(np.float64)
         coef = layer.coef.detach().numpy()
         wb, ws = layer.base_weight.detach().numpy(), layer.spline_scale.detach().numpy()
         mask = layer.edge_mask.numpy()
         out = np.zeros((h.shape[0], layer.out_features))
         for i in range(layer.in_features):
-            basis = np.stack([np.nan_to_num(BSpline.basis_element(t[i, c : c + layer.k + 2],
+            basis = np.stack([np.nan_to_num(BSpline.basis_element(t[i, c : c + layer.basis.k + 2],
                                                                   extrapolate=False)(h[:, i]))
                               for c in range(layer.n_basis)], -1)
             for j in range(layer.out_features):
@@ -76,7 +76,7 @@ def test_shapes_properties_and_param_count():
     assert (m.d_in, m.d_out, m.widths) == (2, 1, [2, 10, 1])
     assert m(torch.zeros(7, 2)).shape == (7, 1)
     assert m.count_params() == 300 == sum(p.numel() for p in m.parameters())
-    assert m.layers[0].uniform
+    assert m.layers[0].basis.uniform
 
 
 @pytest.mark.parametrize("adapted", [False, True])
@@ -84,7 +84,7 @@ def test_forward_matches_scipy_reference(adapted):
     m = KAN([2, 5, 2, 1], grid=4, k=3, seed=3).to(DT)  # layers use the dense and the local evaluation
     if adapted:
         _adapted(m)
-        assert not any(layer.uniform for layer in m.layers)
+        assert not any(layer.basis.uniform for layer in m.layers)
     x = _points(64, span=1.3)  # also outside the grid range
     np.testing.assert_allclose(m(x).detach().numpy(), _reference_forward(m, x), rtol=1e-11, atol=1e-12)
 
@@ -157,7 +157,7 @@ def _smooth(model: KAN, seed: int = 0) -> KAN:
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for layer in model.layers:
-            t, k = layer.knots.to(DT), layer.k
+            t, k = layer.basis.knots.to(DT), layer.basis.k
             xi = torch.stack([t[:, c + 1 : c + k + 1].mean(1) for c in range(layer.n_basis)], 1)
             phase = torch.rand(layer.in_features, 1, layer.out_features, generator=gen, dtype=DT) * 6
             layer.coef.copy_(0.5 * torch.sin(2 * xi.unsqueeze(-1) + phase))
@@ -169,7 +169,7 @@ def test_update_grid_keeps_function(grid_eps):
     m = _smooth(KAN([2, 3], grid=5, k=3, seed=11).to(DT))
     x = _points(500, seed=12)
     before = m(x).detach()
-    old_knots = m.layers[0].knots.clone()
+    old_knots = m.layers[0].basis.knots.clone()
     m.update_grid(x, grid_eps=grid_eps)
     after = m(x).detach()
     assert (after - before).abs().max() <= 1e-3 * before.abs().max()
@@ -179,11 +179,11 @@ def test_update_grid_keeps_function(grid_eps):
     torch.testing.assert_close(g[:, -1], xs[-1], rtol=0, atol=1e-12)
     median = xs[249:251].mean(0)  # the middle grid point is 98 % the sample median, 2 % the midpoint
     mid = grid_eps * (xs[0] + xs[-1]) / 2 + (1 - grid_eps) * median
-    assert (g[:, 0] < g[:, 1]).all() and not torch.equal(old_knots, m.layers[0].knots)
+    assert (g[:, 0] < g[:, 1]).all() and not torch.equal(old_knots, m.layers[0].basis.knots)
     if grid_eps == 1.0:
-        assert m.layers[0].uniform
+        assert m.layers[0].basis.uniform
     else:
-        assert not m.layers[0].uniform
+        assert not m.layers[0].basis.uniform
         # G = 5 has no middle grid point; check the quantile positions instead
         q = torch.tensor([0.2, 0.4, 0.6, 0.8], dtype=DT) * 499
         lo = q.floor().long()
@@ -222,7 +222,7 @@ def test_update_grid_on_degenerate_sample_is_finite():
     m.update_grid(x)
     after = m(x).detach()
     assert all(torch.isfinite(p).all() for p in m.parameters())
-    assert all(torch.isfinite(layer.knots).all() for layer in m.layers)
+    assert all(torch.isfinite(layer.basis.knots).all() for layer in m.layers)
     torch.testing.assert_close(after, before, rtol=1e-6, atol=1e-9)
 
 
@@ -237,7 +237,7 @@ def test_refine_keeps_function(adapted, new_grid):
     before = m(x).detach()
     fine = m.refine(new_grid)
     assert fine.grid == new_grid and fine.layers[0].n_basis == new_grid + 3
-    assert fine.layers[0].knots.dtype == DT and m.grid == 5
+    assert fine.layers[0].basis.knots.dtype == DT and m.grid == 5
     rel = (fine(x).detach() - before).abs().max() / before.abs().max()
     assert rel <= 1e-4
     if not adapted:  # nested uniform spline spaces: exact to rounding
@@ -297,7 +297,7 @@ def test_regularization_matches_hand_computation():
     h = x.numpy()
     for layer in m.layers:
         mags = np.zeros((layer.in_features, layer.out_features))
-        t = layer.knots.numpy()
+        t = layer.basis.knots.numpy()
         for i in range(layer.in_features):
             basis = np.stack([np.nan_to_num(BSpline.basis_element(t[i, c : c + 5], extrapolate=False)(h[:, i]))
                               for c in range(layer.n_basis)], -1)
@@ -317,7 +317,6 @@ def test_regularization_matches_hand_computation():
 def test_seeded_init_is_deterministic_and_leaves_global_rng_alone():
     state = torch.random.get_rng_state()
     a, b, c = KAN([2, 4, 1], seed=7), KAN([2, 4, 1], seed=7), KAN([2, 4, 1], seed=8)
-    KAN([2, 4, 1])  # unseeded: fresh entropy, still not from the global generator
     assert torch.equal(torch.random.get_rng_state(), state)
     for (n, p), q in zip(a.state_dict().items(), b.state_dict().values()):
         assert torch.equal(p, q), n
@@ -326,6 +325,18 @@ def test_seeded_init_is_deterministic_and_leaves_global_rng_alone():
     assert 0.005 < coef.std().item() < 0.04  # N(0, (0.1 / G)^2) with G = 5
     bw = a.layers[0].base_weight
     assert bw.abs().max() <= 1 / np.sqrt(2) and torch.equal(a.layers[0].spline_scale, torch.ones(2, 4))
+
+
+def test_unseeded_init_follows_the_global_generator():
+    # like any torch module: torch.manual_seed makes an unseeded KAN repeatable, and it draws
+    torch.manual_seed(0)
+    a = KAN([2, 5, 1])
+    torch.manual_seed(0)
+    b = KAN([2, 5, 1])
+    c = KAN([2, 5, 1])
+    for (n, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(p, q), n
+    assert not torch.equal(b.layers[0].coef, c.layers[0].coef)
 
 
 def test_state_dict_roundtrip_restores_grids():
@@ -340,7 +351,7 @@ def test_state_dict_roundtrip_restores_grids():
     m2 = KAN(**m.config()).to(DT)
     m2(x)  # builds the cached (uniform) constants before the load
     m2.load_state_dict(torch.load(buf))
-    assert not m2.layers[0].uniform
+    assert not m2.layers[0].basis.uniform
     torch.testing.assert_close(m2(x), y, rtol=0, atol=0)
     for a, b in zip(m.state_dict().values(), m2.state_dict().values()):
         assert torch.equal(a, b)
@@ -354,7 +365,7 @@ def test_dtype_moves_and_float32():
     T = m.forward_jet(seed_jet(x32, torch.ones(2), 2), 2, 2)
     assert T.dtype == torch.float32 and T.shape == (5, 20, 1)
     m64 = m.to(DT)
-    assert m64.layers[0].uniform  # a float32 uniform grid stays on the fast path
+    assert m64.layers[0].basis.uniform  # a float32 uniform grid stays on the fast path
     torch.testing.assert_close(m64(x32.double()).float(), y32, rtol=1e-5, atol=1e-6)
 
 

@@ -47,7 +47,8 @@ def test_kan_jet_and_autograd_training_agree():
 
 
 def test_kan_save_load_after_refine(tmp_path):
-    sol = kp.solve("exp_decay", "kan", widths=[1, 2, 1], epochs=6, grid_schedule={0: 5, 3: 10}, optimizer="lbfgs",
+    sol = kp.solve("exp_decay", "kan", widths=[1, 2, 1], grid=5, epochs=6, grid_schedule={0: 5, 3: 10},
+                   optimizer="lbfgs",
                    progress=False)
     sol.save(tmp_path / "k.pt")
     back = kp.load(tmp_path / "k.pt")

@@ -1,7 +1,14 @@
-"""The README's Python quickstart runs as written, and its two commands are the ones CI uses."""
+"""The README's Python quickstart runs as written, its two commands are the ones CI uses, and its generated
+tables match the committed results (benchmarks/make_docs.py)."""
 
+import importlib.util
+import json
 import re
+import shutil
 from pathlib import Path
+
+import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,3 +42,76 @@ def test_reading_a_kan_section_runs(tmp_path, monkeypatch):
     exec(compile(code, "README reading a KAN", "exec"), env)
     assert str(env["kp"].interpret.formula(env["sol"])) == "exp(-x)"
     assert (tmp_path / "activations.png").stat().st_size > 1000
+
+
+# -- generated tables: benchmarks/make_docs.py ------------------------------------------------
+def make_docs():
+    spec = importlib.util.spec_from_file_location("make_docs", ROOT / "benchmarks" / "make_docs.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def copy_tree(tmp_path):
+    for page in ("README.md", "benchmarks/README.md", "problems/README.md"):
+        (tmp_path / page).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / page, tmp_path / page)
+    shutil.copytree(ROOT / "benchmarks" / "results", tmp_path / "benchmarks" / "results")
+    return tmp_path
+
+
+def test_generated_tables_match_the_committed_results():
+    assert make_docs().check(ROOT) == []
+
+
+def test_quick_table_medians_come_from_the_committed_runs():
+    recs = [json.loads(line) for line in (ROOT / "benchmarks/results/quick.jsonl").read_text().splitlines()]
+    kan = sorted(r["final"]["rel_l2"] for r in recs if r["problem"] == "poisson2d" and r["label"] == "KAN")
+    row = next(line for line in blocks_text("quick-table").splitlines() if line.startswith("| poisson2d | KAN"))
+    assert f"{np.median(kan):.2e} [{kan[0]:.2e}, {kan[-1]:.2e}]" in row
+
+
+def blocks_text(name: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    return text.split(f"<!-- make_docs:{name} -->\n", 1)[1].split("<!-- /make_docs -->", 1)[0]
+
+
+def test_check_names_a_stale_table_and_the_plain_command_fixes_it(tmp_path, capsys):
+    md = make_docs()
+    root = copy_tree(tmp_path)
+    readme = root / "README.md"
+    readme.write_text(readme.read_text().replace("| exp_decay | KAN 1-5-1 | 100 |", "| exp_decay | KAN 1-5-1 | 101 |"))
+    assert md.check(root) == ["README.md: quick-table"]
+    assert md.main(["--check", "--root", str(root)]) == 1
+    assert "README.md: quick-table differs" in capsys.readouterr().err
+    assert md.main(["--no-figures", "--root", str(root)]) == 0
+    assert readme.read_text() == (ROOT / "README.md").read_text()
+    assert md.main(["--check", "--root", str(root)]) == 0
+
+
+def test_check_fails_when_a_required_marker_is_removed(tmp_path):
+    md = make_docs()
+    root = copy_tree(tmp_path)
+    page = root / "benchmarks" / "README.md"
+    page.write_text(page.read_text().replace("<!-- make_docs:kan-accuracy -->\n", ""))
+    assert md.check(root) == ["benchmarks/README.md: kan-accuracy (markers missing)"]
+
+
+def test_unknown_block_names_are_refused(tmp_path):
+    md = make_docs()
+    root = copy_tree(tmp_path)
+    (root / "README.md").write_text("<!-- make_docs:no-such-table -->\nx\n<!-- /make_docs -->\n")
+    with pytest.raises(ValueError, match="unknown make_docs block 'no-such-table'"):
+        md.check(root)
+
+
+def test_add_run_copies_a_results_directory(tmp_path):
+    md = make_docs()
+    root = copy_tree(tmp_path / "repo")
+    run = tmp_path / "run"
+    run.mkdir()
+    committed = (ROOT / "benchmarks/results/kan_poisson.jsonl").read_text()
+    (run / "runs.jsonl").write_text(committed)
+    (root / "benchmarks/results/kan_poisson.jsonl").unlink()
+    assert md.add_run(run, root) == root / "benchmarks/results/kan_poisson.jsonl"
+    assert (root / "benchmarks/results/kan_poisson.jsonl").read_text() == committed  # rounding is idempotent

@@ -16,6 +16,7 @@ from kanpde.reference import (
     burgers_cole_hopf,
     burgers_reference,
     cached,
+    cached_keys,
     clear_cache,
     ode_reference,
 )
@@ -340,3 +341,10 @@ def test_cache_rejects_bad_names_and_params(fresh_cache):
         cached("../escape", {}, build)
     with pytest.raises(TypeError, match="params"):
         cached("toy", {"f": object()}, build)
+
+
+def test_cached_keys_lists_what_the_memory_cache_holds(fresh_cache):
+    assert cached_keys() == []
+    ref = cached("unit", {"n": 3}, lambda: GridReference(([0.0, 1.0],), [0.0, 2.0]))
+    assert cached_keys() == [("unit", '{"n": 3}')]
+    assert cached("unit", {"n": 3}, lambda: None) is ref  # from memory: build is not called

@@ -115,3 +115,76 @@ def test_observations_from_csv_and_arrays(tmp_path):
         kp.Data.from_csv(str(f), inputs=["x"], outputs=["v"])
     sol = kp.train(_fit(d), kp.MLP([1, 8, 1], seed=0), kp.TrainConfig(epochs=200, lr=1e-2, progress=False))
     assert sol.history.loss[-1] < sol.history.loss[0]
+
+
+# -- property tests: any shape either trains or raises a documented error ---------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_DIMS = st.sampled_from(["N", "N-1", "N+1", 1, 2, 3])
+
+
+def _size(d, n):
+    return {"N": n, "N-1": n - 1, "N+1": n + 1}.get(d, d)
+
+
+@settings(max_examples=25)
+@given(shape=st.lists(_DIMS, min_size=0, max_size=3))
+def test_any_residual_shape_trains_or_raises_a_documented_error(shape):
+    def residual(x, u):
+        n = x.shape[0]
+        dims = [_size(d, n) for d in shape]
+        return torch.zeros(dims, dtype=x.dtype) + 0 * u.sum()
+
+    prob = _decay(residual, n_interior=16)
+    valid = len(shape) in (1, 2) and shape[0] == "N" and (len(shape) == 1 or shape[1] != "N" and
+                                                           shape[1] not in ("N-1", "N+1"))
+    try:
+        kp.train(prob, kp.MLP([1, 4, 1], seed=0), kp.TrainConfig(epochs=2, progress=False))
+    except (ValueError, TypeError) as e:
+        assert not valid, f"valid shape {shape} raised {e}"
+        assert "'pde'" in str(e)
+    else:
+        assert valid, f"shape {shape} was accepted"
+
+
+@settings(max_examples=20)
+@given(rows=st.sampled_from(["N", "N-1", 1]), cols=st.sampled_from([None, 1, 2, 3]))
+def test_any_condition_value_shape_trains_or_raises_a_documented_error(rows, cols):
+    def value(x):
+        n = _size(rows, x.shape[0])
+        return torch.zeros((n,) if cols is None else (n, cols), dtype=x.dtype)
+
+    prob = kp.Problem("p", kp.Box((0.0, 0.0), (1.0, 1.0)), lambda x, u: ops.laplacian(u, x),
+                      (kp.Dirichlet(value),), n_interior=16, n_boundary=16)
+    valid = rows == "N" and cols in (None, 1)
+    try:
+        kp.train(prob, kp.MLP([2, 4, 1], seed=0), kp.TrainConfig(epochs=2, progress=False))
+    except (ValueError, TypeError) as e:
+        assert not valid, f"valid value shape ({rows}, {cols}) raised {e}"
+        assert "'dirichlet' condition" in str(e)
+    else:
+        assert valid, f"value shape ({rows}, {cols}) was accepted"
+
+
+@settings(max_examples=20)
+@given(n=st.integers(1, 12), k=st.integers(1, 3), extra=st.integers(-2, 2),
+       bad=st.sampled_from([None, "nan", "inf", "outside"]))
+def test_any_observation_set_trains_or_raises_a_documented_error(n, k, extra, bad):
+    rng = np.random.default_rng(n)
+    x = rng.uniform(0, 1, (n, 1))
+    y = rng.normal(size=(max(n + extra, 0), k))
+    if bad == "nan" and y.size:
+        y[0, 0] = np.nan
+    if bad == "inf":
+        x[-1, 0] = np.inf
+    if bad == "outside":
+        x[-1, 0] = 1.5
+    valid = extra == 0 and k == 1 and bad is None or (extra == 0 and k == 1 and bad == "nan" and not y.size)
+    try:
+        kp.train(_fit(kp.Data(x, y)), kp.MLP([1, 4, 1], seed=0), kp.TrainConfig(epochs=2, progress=False))
+    except (ValueError, TypeError):
+        assert not valid
+    else:
+        assert valid

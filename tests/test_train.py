@@ -186,7 +186,7 @@ def test_geometry_with_lower_above_upper_bound():
 def test_unknown_problem_and_model_list_the_known_names():
     with pytest.raises(ValueError, match="exp_decay"):
         kp.get_problem("no_such_problem")
-    with pytest.raises(ValueError, match="known: \\['kan', 'mlp'\\]"):
+    with pytest.raises(ValueError, match="known: \\[.*'kan', 'mlp'\\]"):
         kp.solve("exp_decay", model="transformer")
     with pytest.raises(TypeError, match="unknown argument"):
         kp.solve("exp_decay", model="mlp", epochz=3)

@@ -13,10 +13,11 @@ from kanpde.models.mlp import MLP
 __all__ = ["MLP", "MODELS", "DEFAULT_HIDDEN", "build_model", "model_kwargs"]
 
 #: model name -> "module:Class" (imported on first use)
-MODELS = {"mlp": "kanpde.models.mlp:MLP", "kan": "kanpde.models.kan:KAN"}
+MODELS = {"mlp": "kanpde.models.mlp:MLP", "kan": "kanpde.models.kan:KAN", "bsmlp": "kanpde.models.bsmlp:BSMLP",
+          "ffmlp": "kanpde.models.mlp:FourierFeatureMLP", "adaptive_mlp": "kanpde.models.mlp:AdaptiveMLP"}
 
 #: hidden widths used when ``widths`` is not given
-DEFAULT_HIDDEN = {"mlp": (32, 32), "kan": (10,)}
+DEFAULT_HIDDEN = {"mlp": (32, 32), "kan": (10,), "bsmlp": (16, 16), "ffmlp": (32, 32), "adaptive_mlp": (32, 32)}
 
 
 def model_class(name: str) -> type[nn.Module]:

@@ -23,14 +23,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["n_rows", "seed_jet", "linear_jet", "elementwise_jet"]
-
-
-def n_rows(d: int, order: int) -> int:
-    """Number of stacked rows of a jet with ``d`` inputs up to derivative ``order`` (1 or 2)."""
-    if order not in (0, 1, 2):
-        raise ValueError(f"jet order must be 0, 1 or 2, got {order!r}")
-    return 1 + d * order
+__all__ = ["seed_jet", "linear_jet", "elementwise_jet"]
 
 
 def seed_jet(z: Tensor, scale: Tensor, order: int) -> Tensor:
