@@ -81,3 +81,14 @@ def test_training_and_save_load_with_hard_periodicity(tmp_path):
 def test_a_model_sized_for_the_plain_coordinates_gets_a_clear_error():
     with pytest.raises(ValueError, match=r"has 3, 2 coordinates with \[0\] fed as \(cos, sin\)"):
         kp.train(_problem(), kp.MLP([2, 8, 1]), kp.TrainConfig(epochs=2, progress=False))
+
+
+def test_formula_of_a_kan_with_periodic_features_is_periodic_in_x():
+    sp = pytest.importorskip("sympy")
+    sol = kp.solve(_problem(), model="kan", widths=[3, 2, 1], epochs=5, progress=False)
+    f = kp.interpret.formula(sol, numeric="suggest")
+    names = {str(s): s for s in f.free_symbols}
+    assert set(names) == {"x", "t"}, names  # the physical coordinates, not the three model inputs
+    g = sp.lambdify((names["x"], names["t"]), f, "numpy")
+    pts = np.linspace(0.0, 1.0, 7)
+    np.testing.assert_allclose(g(-1.0, pts), g(1.0, pts), atol=1e-9)  # periodic in x, as the network is

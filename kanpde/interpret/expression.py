@@ -57,7 +57,9 @@ def formula(
     model = as_kan(obj)
     if scaling is None and hasattr(obj, "scaling") and hasattr(obj, "problem"):
         scaling = obj.scaling
-    d = model.layers[0].in_features
+    # with a scaling the formula is in the physical coordinates (fewer than the model's inputs when
+    # Periodic(hard=True) feeds a coordinate as a (cos, sin) pair)
+    d = model.layers[0].in_features if scaling is None else len(scaling.lo)
     if variables is None:
         stem = "z" if scaling is None else "x"
         if hasattr(obj, "problem") and scaling is not None:
@@ -69,10 +71,10 @@ def formula(
     syms = [sp.Symbol(str(v)) for v in variables]
     if scaling is not None:
         lo, hi = np.asarray(scaling.lo, dtype=float), np.asarray(scaling.hi, dtype=float)
-        nodes = [
-            2 * (s - _rational(sp, a)) / (_rational(sp, b) - _rational(sp, a)) - 1
-            for s, a, b in zip(syms, lo, hi, strict=True)
-        ]
+        nodes = []
+        for i, (s, a, b) in enumerate(zip(syms, lo, hi, strict=True)):
+            z = 2 * (s - _rational(sp, a)) / (_rational(sp, b) - _rational(sp, a)) - 1
+            nodes += [sp.cos(sp.pi * z), sp.sin(sp.pi * z)] if i in scaling.periodic else [z]
     else:
         nodes = list(syms)
     missing = []
