@@ -137,3 +137,18 @@ def test_weights_stay_frozen_in_the_lbfgs_phase():
     h = kp.train(_heat(), kp.MLP([2, 6, 1], seed=0), cfg).history
     w = h.weights["dirichlet"]
     assert w[3] != w[1] and w[-1] == w[-5]
+
+
+def test_rad_stops_after_until_and_with_adam_only():
+    for m, epochs in ((kp.methods.RAD(every=2, until=4), (2, 4)), (kp.methods.RAD(every=2, adam_only=True), (2,))):
+        run = _run([m])
+        seen = []
+        for e in range(1, 9):
+            before = run.loss.points()["pde"].copy()
+            run.epoch = e
+            if e == 3 and m.adam_only:
+                run.switch_to_lbfgs()
+            run.before_step()
+            if not np.array_equal(before, run.loss.points()["pde"]):
+                seen.append(e)
+        assert tuple(seen) == epochs, (m, seen)

@@ -36,15 +36,21 @@ class RAD(Method):
         p(x) ∝ |r(x)|^k / mean(|r|^k) + c.
 
     ``k = 1, c = 1`` is the paper's robust default; ``c -> inf`` is uniform resampling.
+    ``until`` stops resampling after that epoch; ``adam_only=True`` stops it when L-BFGS starts
+    (a resample restarts L-BFGS, whose progress it can undo).
     """
 
     every: int = 500
     k: float = 1.0
     c: float = 1.0
     pool_factor: int = 8
+    until: int | None = None
+    adam_only: bool = False
 
     def __post_init__(self):
         positive_int("RAD", "every", self.every)
+        if self.until is not None:
+            positive_int("RAD", "until", self.until)
         positive_int("RAD", "pool_factor", self.pool_factor)
         positive("RAD", "k", self.k, allow_zero=True)
         positive("RAD", "c", self.c, allow_zero=True)
@@ -53,7 +59,8 @@ class RAD(Method):
         _needs_residual("RAD", problem)
 
     def before_step(self, run):
-        if not self._due(run, self.every):
+        if not self._due(run, self.every) or (self.until is not None and run.epoch > self.until) or (
+                self.adam_only and not run.in_adam_phase):
             return
         n = len(run.loss.points()["pde"])
         x, r = _pool_residuals(run, self.pool_factor * n)
