@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--seed", type=int, default=0, help="seed of initialisation and sampling (default: 0)")
     so.add_argument("--grid", type=int, help="KAN: grid intervals per edge")
     so.add_argument("--k", type=int, help="KAN: spline degree")
+    so.add_argument("--basis", help="KAN: basis of the edge functions (bspline, chebyshev, legendre, rbf, fourier)")
+    so.add_argument("--degree", type=int, help="KAN: polynomial degree (chebyshev, legendre) or frequencies (fourier)")
     so.add_argument("--grid-schedule", type=_schedule, metavar="EPOCH:G,...",
                     help="KAN grid extension, e.g. 0:5,500:10,1000:20")
     so.add_argument("--activation", help="MLP: activation (tanh, sin, silu)")
@@ -171,7 +173,8 @@ def _cmd_solve(a) -> int:
 
     get_problem(a.problem)  # unknown names fail here, listing the known ones
     kw = {k: v for k, v in {"epochs": a.epochs, "optimizer": a.optimizer, "lr": a.lr, "grid": a.grid, "k": a.k,
-                            "grid_schedule": a.grid_schedule, "activation": a.activation, "dtype": a.dtype,
+                            "basis": a.basis, "degree": a.degree, "grid_schedule": a.grid_schedule,
+                            "activation": a.activation, "dtype": a.dtype,
                             "device": a.device, "threads": a.threads, "max_time": a.max_time,
                             "log_every": a.log_every}.items() if v is not None}
     if a.dry_run:

@@ -49,6 +49,14 @@ def test_solve_kan_with_grid_options(capsys):
     assert "KAN[1, 3, 1]" in capsys.readouterr().out
 
 
+def test_solve_kan_with_another_basis(capsys):
+    assert main(["solve", "poisson1d", "--model", "kan", "--widths", "1,3,1", "--basis", "chebyshev", "--degree", "4",
+                 "--epochs", "5", "--quiet"]) == 0
+    assert "KAN[1, 3, 1]" in capsys.readouterr().out
+    assert main(["solve", "poisson1d", "--model", "kan", "--basis", "nope", "--epochs", "2", "--quiet"]) != 0
+    assert "chebyshev" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv,needle", [
     (["solve", "no_such_problem"], "poisson2d"),
     (["solve", "exp_decay", "--model", "transformer", "--epochs", "2"], "mlp"),
