@@ -196,10 +196,7 @@ class ResidualLoss:
         """Evaluate one term on a few points; a residual whose width follows N is an (N, N) broadcast."""
         widths = []
         for n in (6, 7) if cond is None else (6,):
-            pts = self._sample_term(cond, n, "uniform", rng)
-            batch = _Batch(self, [pts["x"]], [cond], [name], grad=not jet)
-            with torch.enable_grad() if not jet else torch.no_grad():
-                (r,) = batch.residuals(model, self.problem, jet, autograd=not jet, data=[pts])
+            r = self._evaluate(model, name, cond, self._sample_term(cond, n, "uniform", rng), jet)
             widths.append((r.shape[0], r.shape[1]))
         if len(widths) == 2 and widths[1][1] != widths[0][1]:
             square = all(w == n for n, w in widths)
@@ -310,18 +307,19 @@ class ResidualLoss:
 
     def residuals_at(self, model: nn.Module, name: str, x: np.ndarray, chunk: int = 8192) -> np.ndarray:
         """Residuals ``(N, k)`` of term ``name`` at points ``x`` (numpy, evaluated in chunks)."""
-        i = self.names.index(name)
-        cond, jet = self.slots[i], self.paths[name] == "jet"
-        out = []
-        for a in range(0, len(x), chunk):
-            pts = {"x": np.asarray(x[a : a + chunk])} if cond is None else None
-            if pts is None:
-                raise ValueError(f"residuals_at evaluates the residual term only, not {name!r}")
-            batch = _Batch(self, [pts["x"]], [cond], [name], grad=not jet)
-            with torch.enable_grad() if not jet else torch.no_grad():
-                (r,) = batch.residuals(model, self.problem, jet, autograd=not jet, data=[pts])
-            out.append(r.detach().cpu().double().numpy())
-        return np.concatenate(out)
+        if self.slots[self.names.index(name)] is not None:
+            raise ValueError(f"residuals_at evaluates the residual term only, not {name!r}")
+        jet = self.paths[name] == "jet"
+        out = [self._evaluate(model, name, None, {"x": np.asarray(x[a : a + chunk])}, jet).detach().cpu().double()
+               for a in range(0, len(x), chunk)]
+        return torch.cat(out).numpy()
+
+    def _evaluate(self, model: nn.Module, name: str, cond, pts: dict, jet: bool) -> Tensor:
+        """One term's residual ``(N, k)`` at the points ``pts``, on its derivative path, outside training."""
+        batch = _Batch(self, [pts["x"]], [cond], [name], grad=not jet)
+        with torch.enable_grad() if not jet else torch.no_grad():
+            (r,) = batch.residuals(model, self.problem, jet, autograd=not jet, data=[pts])
+        return r
 
     def set_points(self, name: str, x: np.ndarray) -> None:
         """Replace the collocation points of term ``name`` (its point weights are dropped)."""
