@@ -103,6 +103,7 @@ class Problem:
     doc: str = ""
     unknowns: Mapping[str, Unknown] = field(default_factory=dict)
     true_unknowns: Mapping[str, float] = field(default_factory=dict)
+    _takes_unknowns: bool = field(default=False, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if not isinstance(self.domain, Geometry):
@@ -125,9 +126,11 @@ class Problem:
         bad = sorted(set(self.true_unknowns) - set(self.unknowns))
         if bad:
             raise ValueError(f"true_unknowns name {bad}, which are not among the unknowns {sorted(self.unknowns)}")
+        # decided once: call_residual runs every epoch, and reading a signature is not free
+        takes = self.residual is not None and _positional_arity(self.residual) >= 3
+        object.__setattr__(self, "_takes_unknowns", takes)
         if self.residual is not None:
-            takes = _positional_arity(self.residual) >= 3
-            if self.unknowns and not takes:
+            if self.unknowns and not self._takes_unknowns:
                 raise ValueError(f"problem {self.name!r} has unknowns {sorted(self.unknowns)} but its residual takes "
                                  f"(x, u); write it as residual(x, u, p) and read p['name']")
         for c in self.conditions:
@@ -183,7 +186,7 @@ class Problem:
     @property
     def takes_unknowns(self) -> bool:
         """Whether the residual takes the unknowns as a third argument."""
-        return self.residual is not None and _positional_arity(self.residual) >= 3
+        return self._takes_unknowns
 
     def call_residual(self, x: Tensor, u: Tensor, p: Mapping[str, Tensor] | None = None) -> Any:
         """The residual at ``(x, u)``, with the unknowns' values ``p`` when it takes them."""
