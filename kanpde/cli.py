@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("suite", help="suite name or path to a suite .json")
     be.add_argument("--out", metavar="DIR", help="results directory (default: runs/SUITE)")
     be.add_argument("--seeds", type=_ints, help="comma-separated seeds, replacing the suite's, e.g. 0,1,2")
+    be.add_argument("--problems", type=lambda s: [p for p in s.split(",") if p],
+                    help="comma-separated subset of the suite's problems, e.g. exp_decay,poisson2d (run keys are "
+                         "unchanged, so the full suite later resumes from these runs)")
     be.add_argument("--resume", action="store_true",
                     help="keep finished runs in --out and run only the missing ones (after Ctrl-C or a crash); "
                          "without it, earlier results are moved to runs.jsonl.<time>.bak")
@@ -228,7 +231,7 @@ def _cmd_bench(a) -> int:
     t0 = time.perf_counter()
     try:
         res = bench.run(suite, out, executor=executor, address=a.address, seeds=a.seeds, resume=a.resume,
-                        jobs=a.jobs, threads=a.threads, device=a.device, dtype=a.dtype, epochs=a.epochs,
+                        problems=a.problems, jobs=a.jobs, threads=a.threads, device=a.device, dtype=a.dtype, epochs=a.epochs,
                         progress=not a.quiet)
     except ImportError as e:
         raise UsageError(str(e)) from None
@@ -241,6 +244,7 @@ def _cmd_bench(a) -> int:
     print(bench.report(res))
     cmd = " ".join(["kanpde", "bench", a.suite, "--out", str(out)]
                    + (["--seeds", ",".join(map(str, a.seeds))] if a.seeds else [])
+                   + (["--problems", ",".join(a.problems)] if a.problems else [])
                    + (["--epochs", str(a.epochs)] if a.epochs else []))
     bench.write_report(out, suite, res, cmd)
     figs = []

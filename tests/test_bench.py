@@ -239,3 +239,16 @@ def test_a_run_cut_short_by_max_time_is_flagged_and_left_out_of_verdicts(tmp_pat
 def test_shipped_suites_compare_at_equal_epochs():
     assert "max_time" not in json.dumps(bench.SUITES)  # no wall-time cap in any shipped suite
     assert all(sp.config["max_time"] is None for sp in bench.expand("quick", seeds=[0]))
+
+
+def test_problem_subset_runs_then_the_full_suite_resumes_from_it(tmp_path):
+    suite = {**TINY, "seeds": [0]}
+    part = bench.run(suite, tmp_path, jobs=1, progress=False, problems=["poisson1d"])
+    assert {r["problem"] for r in read_jsonl(tmp_path / "runs.jsonl")} == {"poisson1d"} and len(part) == 2
+    first = (tmp_path / "runs.jsonl").read_text()
+    bench.run(suite, tmp_path, jobs=1, progress=False, resume=True)
+    rows = read_jsonl(tmp_path / "runs.jsonl")
+    assert (tmp_path / "runs.jsonl").read_text().startswith(first)  # the subset's runs were kept, not redone
+    assert sorted(r["problem"] for r in rows) == ["exp_decay", "exp_decay", "poisson1d", "poisson1d"]
+    with pytest.raises(ValueError, match="has no problem.*its problems: exp_decay, poisson1d"):
+        bench.run(suite, tmp_path, jobs=1, progress=False, problems=["heat1d"])

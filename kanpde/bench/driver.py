@@ -50,7 +50,7 @@ def _store(out: Path, rec: dict) -> dict:
 def run(suite: str | Mapping | Suite, out_dir: str | Path | None = None, *, executor: str | Executor | None = None,
         address: str | None = None, seeds: Sequence[int] | None = None, resume: bool = False,
         jobs: int | None = None, threads: int | None = None, device: str | None = None, dtype: str | None = None,
-        epochs: int | None = None, progress: bool = True,
+        epochs: int | None = None, progress: bool = True, problems: Sequence[str] | None = None,
         on_result: Callable[[dict, int, int], Any] | None = None) -> Results:
     """Run a suite; write ``runs.jsonl``/``runs.csv``/``summary.csv``/``models/`` to ``out_dir``; return the results.
 
@@ -61,11 +61,14 @@ def run(suite: str | Mapping | Suite, out_dir: str | Path | None = None, *, exec
     are moved aside to ``runs.jsonl.<time>.bak``.  ``jobs`` runs in parallel (default: one per
     core, at most one per run) with ``threads`` torch threads each (default: 1; PINN-sized networks
     train fastest single-threaded, and a run then gives the same bits under every executor).
-    ``device``, ``dtype`` and ``epochs`` override the suite's training configuration.
+    ``device``, ``dtype`` and ``epochs`` override the suite's training configuration;
+    ``problems`` runs only those of the suite's problems (keys unchanged: a later full run resumes).
     """
     from tqdm.auto import tqdm
 
     s = get_suite(suite)
+    if problems:
+        s = s.only(problems)
     over = {k: v for k, v in (("device", device), ("dtype", dtype), ("epochs", epochs)) if v is not None}
     if over:
         s = s.replace(train={**s.train, **over})

@@ -105,6 +105,14 @@ class Suite:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)
 
+    def only(self, problems: Sequence[str]) -> Suite:
+        """The same suite on a subset of its problems (run keys unchanged, so results resume either way)."""
+        names = [p["name"] for p in self.problems]
+        bad = [p for p in problems if p not in names]
+        if bad:
+            raise ValueError(f"suite {self.name!r} has no problem(s) {bad}; its problems: {', '.join(names)}")
+        return self.replace(problems=tuple(p for p in self.problems if p["name"] in set(problems)))
+
 
 def get_suite(suite: str | Mapping | Suite) -> Suite:
     """A shipped suite by name, a suite JSON file, a dict, or a :class:`Suite` as is."""
