@@ -97,6 +97,10 @@ class Condition:
         """Residual of the condition at its points."""
         raise NotImplementedError
 
+    def n_rows(self, n_points: int) -> int:
+        """Rows of the residual for ``n_points`` sampled points (one per point unless points pair up)."""
+        return n_points
+
 
 @dataclass(frozen=True)
 class _Valued(Condition):
@@ -187,6 +191,10 @@ class Periodic(Condition):
 
     def prepare(self, problem, pts, x):
         return {"comps": _components(self.component, problem.d_out)}
+
+    def n_rows(self, n_points: int) -> int:
+        """One row per pair of points, one on each face."""
+        return n_points // 2
 
     def residual(self, x, u, data):
         n = x.shape[0] // 2

@@ -350,7 +350,9 @@ class ResidualLoss:
         if w is None:
             self._point_weights.pop(name, None)
             return
-        n = len(self._points[self.names.index(name)]["x"])
+        i = self.names.index(name)
+        n = len(self._points[i]["x"])
+        n = n if self.slots[i] is None else self.slots[i].n_rows(n)
         if w.shape != (n,):
             raise ValueError(f"point weights of {name!r} must have shape ({n},), got {tuple(w.shape)}")
         self._point_weights[name] = w.detach().to(dtype=self.dtype, device=self.device)
@@ -405,7 +407,8 @@ class _Batch:
             ctx = DerivativeContext(x, u, Jet(Tp, d, loss.order) if jet else None, autograd=autograd)
             with ctx:
                 r = problem.call_residual(x, u, p) if cond is None else cond.residual(x, u, dat)
-            out.append(as_columns(r, x.shape[0], problem.name, name))
+            n = x.shape[0] if cond is None else cond.n_rows(x.shape[0])
+            out.append(as_columns(r, n, problem.name, name))
         return out
 
 

@@ -334,3 +334,13 @@ def test_mlp_baseline_on_every_problem():
     if out:
         with open(out, "w") as fh:
             json.dump(rows, fh, indent=1)
+
+
+@pytest.mark.parametrize("model", ["mlp", "kan"])
+@pytest.mark.parametrize("name", NAMES)
+def test_every_problem_trains_a_few_epochs_with_its_budget(name, model):
+    """Each problem's recommended budget (its methods, conditions, shapes) runs with both model kinds."""
+    s = kp.solve(name, model=model, epochs=2, lbfgs_epochs=0, n_interior=64, n_boundary=32, n_eval=64, log_every=1,
+                 progress=False, seed=0)
+    assert s.history.epoch[-1] == 2
+    assert math.isfinite(s.history.loss[-1])
