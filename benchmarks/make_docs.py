@@ -24,9 +24,13 @@ Commands (from the repository root)::
     python benchmarks/make_docs.py --check    # exit 1, naming each block that differs (tables only, no figures)
     kanpde bench quick --out runs/quick && python benchmarks/make_docs.py --add runs/quick
                                               # commit a new bench run as benchmarks/results/quick.jsonl, then rewrite
+    python benchmarks/make_docs.py --add runs/family --compact
+                                              # the same for a large suite: each run keeps 12 history rows and
+                                              # the config keys the tables read (time-to-accuracy is then coarse)
 
 Block names: ``quick-table`` (the README's short quick-suite table), ``<suite>-report`` (the
-full summary table of a committed suite, e.g. ``quick-report``), ``step-time``,
+full summary table of a committed suite, e.g. ``quick-report``), ``<suite>-verdict`` (per
+problem: winner, runner-up, whether the gap exceeds the seed spread; :mod:`kanpde.verdict`), ``step-time``,
 ``step-time-summary``, ``mlp-derivative-paths``, ``vs-pykan``, ``vs-pykan-summary``,
 ``kan-accuracy``, ``suite-runs`` (how long each committed suite run took), ``dtypes``
 (each ``<suite>.jsonl`` against its ``<suite>_float32.jsonl``), ``catalog-baseline``.
@@ -54,7 +58,14 @@ REQUIRED = {"README.md": ("quick-table", "step-time-summary", "vs-pykan-summary"
             "problems/README.md": ("catalog-baseline",)}
 #: figures written by the plain command: (suite, plot) -> docs/<suite>_<plot>.png
 FIGURES = (("quick", "convergence"), ("quick", "error_vs_params"), ("decay_study", "convergence"),
-           ("kan_poisson", "convergence"), ("kan_poisson", "error_vs_params"))
+           ("kan_poisson", "convergence"), ("kan_poisson", "error_vs_params"), ("family", "error_vs_params"))
+#: suites whose summary and verdict are also written as CSV: docs/<suite>_summary.csv, docs/<suite>_verdict.csv
+CSV_SUITES = ("family",)
+#: history rows kept per run by ``--add --compact`` (log-spaced in epoch, the last one always kept;
+#: the per-term loss and weight columns are dropped)
+COMPACT_ROWS = 12
+#: config keys kept by ``--compact`` (what the tables read); the run key still hashes the full config
+COMPACT_CONFIG = ("epochs", "optimizer", "lr", "lbfgs_epochs", "dtype", "device", "methods", "max_time", "seed")
 BLOCK = re.compile(r"(<!-- make_docs:(?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- /make_docs -->)", re.S)
 
 
@@ -132,6 +143,43 @@ def write_figures(root: Path = ROOT) -> list[Path]:
         path = root / "docs" / f"{suite}_{plot}.png"
         small_png(fig, path)
         out.append(path)
+    for suite in CSV_SUITES:
+        if (root / RESULTS / f"{suite}.jsonl").is_file():
+            out += write_csvs(root, suite)
+    return out
+
+
+def write_csvs(root: Path, suite: str) -> list[Path]:
+    """docs/<suite>_summary.csv (per problem x model) and docs/<suite>_verdict.csv (per problem)."""
+    from kanpde.results import summarize, write_csv
+    from kanpde.verdict import verdict
+
+    res = load_suite(root, suite)
+    paths = [root / "docs" / f"{suite}_summary.csv", root / "docs" / f"{suite}_verdict.csv"]
+    write_csv(summarize(res), paths[0])
+    write_csv(verdict(res), paths[1])
+    return paths
+
+
+def _compact(rec: dict) -> dict:
+    """A record with COMPACT_ROWS history rows (log-spaced epochs, the last kept) and the tables' config keys."""
+    import numpy as np
+
+    hist = rec["history"]
+    n = len(hist.get("epoch", []))
+    if n > COMPACT_ROWS:
+        ep = np.asarray(hist["epoch"], dtype=float)
+        want = np.geomspace(max(ep[0], 1.0), ep[-1], COMPACT_ROWS)
+        keep = sorted({int(np.argmin(abs(ep - w))) for w in want} | {0, n - 1})
+        def thin(v):
+            if isinstance(v, dict):  # per-term columns (terms, weights)
+                return {k: thin(x) for k, x in v.items()}
+            return [v[i] for i in keep] if isinstance(v, list) and len(v) == n else v
+
+        hist = {k: thin(v) for k, v in hist.items() if k not in ("terms", "weights")}
+    cfg = {k: v for k, v in (rec.get("config") or {}).items() if k in COMPACT_CONFIG}
+    out = dict(rec, history=hist, config=cfg)
+    out.pop("params_trace", None)
     return out
 
 
@@ -151,7 +199,7 @@ def _round(v, sig: int = 4):
     return v
 
 
-def add_run(run_dir: str | Path, root: Path = ROOT) -> Path:
+def add_run(run_dir: str | Path, root: Path = ROOT, compact: bool = False) -> Path:
     """Copy a `kanpde bench` results directory to benchmarks/results/<suite>.jsonl (loss columns rounded)."""
     from kanpde.history import json_safe
     from kanpde.results import load
@@ -167,6 +215,8 @@ def add_run(run_dir: str | Path, root: Path = ROOT) -> Path:
     for rec in res.records:
         hist = {k: v if k == "epoch" else _round(v, DIGITS.get(k, 4)) for k, v in rec["history"].items()}
         rec = dict(rec, history=hist)
+        if compact:
+            rec = _compact(rec)
         rec.pop("solution", None)  # the saved models are not committed
         lines.append(json.dumps(json_safe(rec), separators=(",", ":"), allow_nan=False))
     path.write_text("\n".join(lines) + "\n")
@@ -179,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="compare the tables only; exit 1 if any differs")
     ap.add_argument("--add", metavar="RUN_DIR", action="append", default=[],
                     help="a `kanpde bench` results directory to commit as benchmarks/results/<suite>.jsonl first")
+    ap.add_argument("--compact", action="store_true",
+                    help=f"with --add: keep {COMPACT_ROWS} history rows per run and the config keys the tables read "
+                         "(for large suites such as family)")
     ap.add_argument("--no-figures", action="store_true", help="rewrite the tables only")
     ap.add_argument("--root", default=str(ROOT), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -194,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             print("make_docs --check: every generated table matches benchmarks/results")
         return 1 if bad else 0
     for run_dir in a.add:
-        print(f"wrote {add_run(run_dir, root).relative_to(root)}")
+        print(f"wrote {add_run(run_dir, root, compact=a.compact).relative_to(root)}")
     missing = missing_blocks(root)
     if missing:
         print("markers missing (add them to the page): " + "; ".join(missing), file=sys.stderr)

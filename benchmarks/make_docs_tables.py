@@ -82,6 +82,20 @@ def suite_report(suite: str) -> Callable[[Path], str]:
     return make
 
 
+def verdict_report(suite: str) -> Callable[[Path], str]:
+    """Per problem of a committed suite: winner, runner-up and whether the gap exceeds the seed spread."""
+    def make(root: Path) -> str:
+        from kanpde.verdict import format_verdict, verdict
+
+        res = load_suite(root, suite)
+        rows = verdict(res)
+        seeds = sorted({r["seed"] for r in res})
+        return (format_verdict(rows) + f"\n\n*{len(res)} runs on {len(rows)} problems, seeds "
+                f"{', '.join(map(str, seeds))}; from `benchmarks/results/{suite}.jsonl`.*")
+
+    return make
+
+
 def _best(row: dict, model: str) -> float:
     return min(row[f"{model}_jet"], row[f"{model}_autograd"])
 
@@ -278,6 +292,8 @@ def block_maker(name: str) -> Callable[[Path], str]:
     """The function that makes block ``name``; ValueError listing the known names otherwise."""
     if name in BLOCKS:
         return BLOCKS[name]
+    if name.endswith("-verdict"):
+        return verdict_report(name[: -len("-verdict")])
     if name.endswith("-report"):
         return suite_report(name[: -len("-report")])
-    raise ValueError(f"unknown make_docs block {name!r}; known: {sorted(BLOCKS)} and <suite>-report")
+    raise ValueError(f"unknown make_docs block {name!r}; known: {sorted(BLOCKS)}, <suite>-report and <suite>-verdict")

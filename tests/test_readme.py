@@ -115,3 +115,26 @@ def test_add_run_copies_a_results_directory(tmp_path):
     (root / "benchmarks/results/kan_poisson.jsonl").unlink()
     assert md.add_run(run, root) == root / "benchmarks/results/kan_poisson.jsonl"
     assert (root / "benchmarks/results/kan_poisson.jsonl").read_text() == committed  # rounding is idempotent
+
+
+def test_compact_add_keeps_the_final_numbers_and_a_short_log_spaced_history(tmp_path):
+    from kanpde.results import load, summarize
+
+    md = make_docs()
+    root = copy_tree(tmp_path / "repo")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "runs.jsonl").write_text((ROOT / "benchmarks/results/quick.jsonl").read_text())
+    path = md.add_run(run, root, compact=True)
+    full, small = load(ROOT / "benchmarks/results/quick.jsonl"), load(path)
+    assert path.stat().st_size < 0.25 * (ROOT / "benchmarks/results/quick.jsonl").stat().st_size
+    for a, b in zip(summarize(full), summarize(small), strict=True):
+        assert (a["label"], a["rel_l2"], a["rel_l2_min"], a["n_params"]) == (b["label"], b["rel_l2"], b["rel_l2_min"],
+                                                                            b["n_params"])
+    for i in range(len(small)):
+        h, g = small.history(i), full.history(i)
+        assert len(h.epoch) <= md.COMPACT_ROWS + 2 and h.epoch[-1] == g.epoch[-1] and h.epoch[0] == g.epoch[0]
+        assert h.rel_l2[-1] == g.rel_l2[-1]
+    (root / "README.md").write_text("<!-- make_docs:quick-verdict -->\n<!-- /make_docs -->\n")
+    md.write_tables(root)
+    assert "| exp_decay | KAN: 5.23e-05" in (root / "README.md").read_text()

@@ -1,0 +1,114 @@
+"""The verdict of a comparison suite: per problem, which model wins and whether the win is clear.
+
+For each problem, every model label is ranked by its median final rel L2 over seeds (runs cut
+short by a wall-time cap are left out, a diverged or non-finite run counts as never reaching
+any error).  The best label is the *winner*, the next one the *runner-up*.  The win is **clear**
+when every seed of the winner ends below every seed of the runner-up, i.e. the gap between the
+two medians exceeds the seed spread: the winner's worst seed is better than the runner-up's
+best.  With overlapping ranges the verdict is "no clear winner"; with a single seed per label
+the spread is unknown and the verdict says so instead of guessing.
+
+The same row also compares the two model families the package is about: the best KAN label
+(any basis) against the MLP sized to equal parameters (the label whose ``match`` is by params), as the
+ratio of their medians (below 1: the KAN is more accurate) and whether that gap, too, exceeds
+the seed spread.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from kanpde.results import Results
+
+__all__ = ["verdict", "format_verdict"]
+
+
+def _stats(rows: Sequence[dict]) -> tuple[float, float, float, int]:
+    """(median, min, max, seeds) of the final rel L2 of some runs; non-finite counts as +inf."""
+    e = np.array([r["rel_l2"] if r["rel_l2"] is not None and math.isfinite(r["rel_l2"]) else np.inf for r in rows])
+    return float(np.median(e)), float(e.min()), float(e.max()), len(e)
+
+
+def _clear(a: tuple, b: tuple) -> bool | None:
+    """Whether every seed of ``a`` beats every seed of ``b`` (None with one seed on either side)."""
+    if a[3] < 2 or b[3] < 2:
+        return None
+    return a[2] < b[1]
+
+
+def verdict(results: Results, mlp_label: str | None = None) -> list[dict]:
+    """Per problem: winner, runner-up, their medians and spreads, and whether the win is clear.
+
+    ``mlp_label`` is the MLP the best KAN is compared with; by default the MLP sized to equal
+    parameters (``match.by == "params"``) in the suite.
+    """
+    if mlp_label is None:
+        mlp_label = next((r["label"] for r in results if r["model"] == "mlp" and r["match_by"] == "params"), "")
+    out = []
+    for prob in results.problems():
+        runs = [r for r in results if r["problem"] == prob and not r["stopped_by_time"]]
+        labels = dict.fromkeys(r["label"] for r in runs)
+        by_label = {lab: _stats([r for r in runs if r["label"] == lab]) for lab in labels}
+        if not by_label:
+            continue
+        ranked = sorted(by_label, key=lambda lab: (by_label[lab][0], by_label[lab][2]))
+        win = ranked[0]
+        row = {"problem": prob, "winner": win, "winner_rel_l2": by_label[win][0], "winner_min": by_label[win][1],
+               "winner_max": by_label[win][2], "seeds": by_label[win][3]}
+        if len(ranked) > 1:
+            run = ranked[1]
+            row.update(runner_up=run, runner_up_rel_l2=by_label[run][0], runner_up_min=by_label[run][1],
+                       runner_up_max=by_label[run][2], clear=_clear(by_label[win], by_label[run]))
+        else:
+            row.update(runner_up="", runner_up_rel_l2=math.nan, runner_up_min=math.nan, runner_up_max=math.nan,
+                       clear=None)
+        fams = {r["label"]: r["model"] for r in runs}
+        kans = [lab for lab in ranked if fams[lab] == "kan"]
+        if kans and mlp_label in by_label:
+            k, m = by_label[kans[0]], by_label[mlp_label]
+            row.update(best_kan=kans[0], kan_over_mlp=k[0] / m[0] if m[0] > 0 and math.isfinite(m[0]) else math.nan,
+                       kan_vs_mlp=_side(k, m, kans[0], mlp_label))
+        else:
+            row.update(best_kan=kans[0] if kans else "", kan_over_mlp=math.nan, kan_vs_mlp="")
+        out.append(row)
+    return out
+
+
+def _side(a: tuple, b: tuple, la: str, lb: str) -> str:
+    """Who is ahead between two labels, and whether beyond the seed spread."""
+    if a[3] < 2 or b[3] < 2:
+        return "one seed: spread unknown"
+    if a[2] < b[1]:
+        return f"{la} (clear)"
+    if b[2] < a[1]:
+        return f"{lb} (clear)"
+    return "within seed spread"
+
+
+def _e(v: float) -> str:
+    return "—" if v is None or not math.isfinite(v) else f"{v:.2e}"
+
+
+def format_verdict(rows: Sequence[dict], markdown: bool = True) -> str:
+    """The verdict rows as a Markdown (or plain text) table."""
+    head = ["problem", "winner: median rel L2 [min, max]", "runner-up: median [min, max]", "verdict",
+            "best KAN / equal-params MLP", "KAN vs MLP"]
+    body = []
+    for r in rows:
+        verdict_txt = {True: f"{r['winner']}, clear", False: "no clear winner", None: "one seed: spread unknown"}
+        body.append([r["problem"], f"{r['winner']}: {_e(r['winner_rel_l2'])} [{_e(r['winner_min'])}, "
+                                   f"{_e(r['winner_max'])}]",
+                     f"{r['runner_up']}: {_e(r['runner_up_rel_l2'])} [{_e(r['runner_up_min'])}, "
+                     f"{_e(r['runner_up_max'])}]" if r["runner_up"] else "—",
+                     verdict_txt[r["clear"]],
+                     f"{r['best_kan']}: {r['kan_over_mlp']:.2g}" if math.isfinite(r["kan_over_mlp"]) else "—",
+                     r["kan_vs_mlp"] or "—"])
+    if markdown:
+        return "\n".join(["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+                         + ["| " + " | ".join(row) + " |" for row in body])
+    width = [max(len(h), *(len(row[i]) for row in body)) if body else len(h) for i, h in enumerate(head)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, width, strict=True)).rstrip()
+                     for row in [head, ["-" * w for w in width], *body])
