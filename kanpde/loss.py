@@ -398,27 +398,28 @@ class ResidualLoss:
         vals: dict[str, Tensor] = {}
         res: dict[str, list[Tensor]] = {n: [] for n in self.names}
         grads: dict[str, list] = {}
-        grad_mode = backward or params is not None
-        for batch, jet, rows in self._pieces():
-            with torch.no_grad() if jet and not grad_mode else torch.enable_grad():
-                out = self._batch_residuals(batch, model, jet)
-                part = None
-                for name, r, sl in zip(batch.names, out, rows):
-                    res[name].append(r.detach())
-                    t = self._part(name, r, sl)
-                    vals[name] = t.detach() if name not in vals else vals[name] + t.detach()
-                    if params is not None:
-                        g = torch.autograd.grad(t, params, retain_graph=True, allow_unused=True)
-                        old = grads.get(name)
-                        grads[name] = list(g) if old is None else [
-                            b if a is None else a if b is None else a + b for a, b in zip(old, g)]
-                    wt = self.weight(name) * t
-                    part = wt if part is None else part + wt
-                if backward:
-                    part.backward()
-            del out, part
+        for piece in self._pieces():
+            self._piece(model, *piece, backward, params, vals, res, grads)  # its graph is freed on return
         self._last.update({n: torch.cat(v) if len(v) > 1 else v[0] for n, v in res.items()})
         return {n: vals[n] for n in self.names}, grads
+
+    def _piece(self, model: nn.Module, batch: _Batch, jet: bool, rows: list, backward: bool,
+               params: list[Tensor] | None, vals: dict, res: dict, grads: dict) -> None:
+        """Evaluate one piece of :meth:`_pieces`, add its values, residuals and gradients to the running ones."""
+        with torch.no_grad() if jet and not backward and params is None else torch.enable_grad():
+            part = None
+            for name, r, sl in zip(batch.names, self._batch_residuals(batch, model, jet), rows):
+                res[name].append(r.detach())
+                t = self._part(name, r, sl)
+                vals[name] = t.detach() if name not in vals else vals[name] + t.detach()
+                if params is not None:
+                    g = torch.autograd.grad(t, params, retain_graph=True, allow_unused=True)
+                    old = grads.get(name)
+                    grads[name] = list(g) if old is None else [
+                        b if a is None else a if b is None else a + b for a, b in zip(old, g)]
+                part = self.weight(name) * t if part is None else part + self.weight(name) * t
+            if backward:
+                part.backward()
 
     def graph_sample(self, model: nn.Module) -> tuple[Tensor, list[Tensor]]:
         """The weighted loss with its graph, and the input leaves it depends on: on all points when the
