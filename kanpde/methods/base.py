@@ -14,9 +14,9 @@ Moments (each a no-op unless overridden):
 
 What a method may read: ``run.epoch``, ``run.model``, ``run.problem``, ``run.config``,
 ``run.in_adam_phase``, ``run.loss.points()``, ``run.loss.last_residuals()`` (per-point residuals of
-the latest evaluation, detached), ``run.loss.residuals_at(model, name, x)``, ``run.loss.term_grads(model, params)`` (each term's
-gradient, computed chunk by chunk on large point sets) and ``run.rng`` (a
-generator seeded from the run's seed, so methods are deterministic).
+the latest evaluation, detached), ``run.loss.residuals_at(model, name, x)``,
+``run.loss.term_grads(model, params)`` (each term's gradient, chunk by chunk on large point sets)
+and ``run.rng`` (a generator seeded from the run's seed, so methods are deterministic).
 
 What it may change, only through these calls: collocation points (``run.set_points(name, x)``,
 which restarts L-BFGS), term weights (``run.loss.set_weight(name, w)``), point weights
