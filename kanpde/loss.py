@@ -341,9 +341,10 @@ class ResidualLoss:
             idx = [i for i, n in enumerate(self.names) if self.paths[n] == path]
             whole = [i for i in idx if not self._split(i)]
             if whole:
-                yield (_Batch(self, [self._points[i]["x"] for i in whole], [self.slots[i] for i in whole],
-                              [self.names[i] for i in whole], grad=path == "autograd",
-                              prepared=[self._data(i) for i in whole]), path == "jet", [None] * len(whole))
+                b = _Batch(self, [self._points[i]["x"] for i in whole], [self.slots[i] for i in whole],
+                           [self.names[i] for i in whole], grad=path == "autograd")
+                b.data = [self._data(i) for i in whole]  # prepared once per set of points, not per step
+                yield b, path == "jet", [None] * len(whole)
             for i in idx:
                 if i in whole:
                     continue
@@ -352,8 +353,9 @@ class ResidualLoss:
                     sl = slice(a, a + self.chunk_size)
                     part = {k: v[sl] if isinstance(v, Tensor) and v.dim() and v.shape[0] == len(x) else v
                             for k, v in data.items()}
-                    yield (_Batch(self, [x[sl]], [self.slots[i]], [self.names[i]], grad=path == "autograd",
-                                  prepared=[part]), path == "jet", [sl])
+                    b = _Batch(self, [x[sl]], [self.slots[i]], [self.names[i]], grad=path == "autograd")
+                    b.data = [part]
+                    yield b, path == "jet", [sl]
                     if first_only:
                         break
 
@@ -501,7 +503,7 @@ class _Batch:
     """The points of several terms stacked for one forward pass, on one derivative path."""
 
     def __init__(self, loss: ResidualLoss, xs: list[np.ndarray], conds: list, names: list[str], grad: bool,
-                 data: list[dict] | None = None, prepared: list[dict] | None = None):
+                 data: list[dict] | None = None):
         self.loss, self.conds, self.names = loss, conds, names
         bounds = np.cumsum([0] + [len(x) for x in xs])
         self.slices = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
@@ -511,7 +513,7 @@ class _Batch:
         self.xs = [X[sl].clone().requires_grad_(True) if grad else X[sl] for sl in self.slices]
         self.X = X
         self.T0 = None if grad else loss.scaling.jet(X, loss.order)
-        self.data = prepared if prepared is not None else None if data is None else self._prepare(data)
+        self.data = None if data is None else self._prepare(data)
 
     def _prepare(self, pts: list[dict]) -> list[dict]:
         p, out = self.loss.problem, []
