@@ -6,8 +6,8 @@ n_eval=1000, optimizer="adam", threads=1)``, step time = training wall time over
 peak = ``ru_maxrss`` of that process.  Rows:
 
 * ``N = 1e4`` and ``1e5`` full batch, MLP and KAN (the solve defaults, ``derivatives="auto"``: autograd
-  for the MLP, forward jets for the KAN), with the default ``chunk_size`` (16384: 1e4 is one pass,
-  1e5 seven chunks), and with ``--unchunked`` also ``chunk_size=10**9`` at 1e5, the step before chunking;
+  for the MLP, forward jets for the KAN), with the default ``chunk_size`` (8192: 1e4 is two chunks,
+  1e5 thirteen), and with ``--unchunked`` also ``chunk_size=10**9`` at 1e5, the step before chunking;
 * a pool of ``1e6`` points trained with ``batch_size=1e4``.
 
 Every row is repeated ``--reps`` times (fresh processes, interleaved over the rows so that load from

@@ -47,7 +47,7 @@ class TrainConfig:
     trains on every point every epoch.
 
     ``chunk_size``: a term with more collocation points than this (``None``: ``kanpde.loss.STEP_CHUNK``,
-    16384 rows) is evaluated chunk by chunk in the training step, each chunk's backward pass
+    8192 rows) is evaluated chunk by chunk in the training step, each chunk's backward pass
     accumulating into the gradient, so memory stays bounded and time grows linearly with the points;
     the loss and gradient equal the unsplit ones up to rounding.  Terms at or below it (every
     catalog budget) are evaluated in one pass exactly as without chunking.

@@ -28,9 +28,11 @@ from kanpde.unknowns import UnknownSet
 __all__ = ["InputScaling", "ResidualLoss", "DERIVATIVE_MODES", "STEP_CHUNK"]
 
 DERIVATIVE_MODES = ("auto", "jet", "autograd")
-#: rows per chunk when a term's points are split in the training step (``chunk_size=None``): about
-#: 16k points keep one chunk's autograd graph within tens of MB and in cache-friendly blocks
-STEP_CHUNK = 16384
+#: rows per chunk when a term's points are split in the training step (``chunk_size=None``).  With 8192
+#: rows one chunk's autograd graph stays near 0.1 GB and its tensors small enough for the allocator to
+#: reuse them (at 16384 the MLP step spent a quarter of its time in the kernel mapping fresh pages;
+#: benchmarks/README.md, "Large collocation sets"); every catalog budget is far below it
+STEP_CHUNK = 8192
 #: condition kinds whose residual is row by row, so their points can be split into chunks (a periodic
 #: condition pairs rows of its two faces; conditions of other kinds are always evaluated whole)
 ROWWISE_KINDS = ("dirichlet", "neumann", "robin", "initial", "data")

@@ -90,7 +90,7 @@ def test_a_periodic_condition_is_never_split_and_a_penalty_turns_chunking_off():
 
 
 def test_chunking_starts_above_the_threshold_only_and_is_deterministic():
-    assert STEP_CHUNK == 16384
+    assert STEP_CHUNK == 8192
     cfg = kp.TrainConfig(epochs=1, progress=False, n_interior=STEP_CHUNK)
     assert not train.Run(kp.get_problem("poisson2d"), _model("mlp"), cfg, ()).loss.chunked
     run = train.Run(kp.get_problem("poisson2d"), _model("mlp"), cfg.replace(n_interior=STEP_CHUNK + 1), ())
