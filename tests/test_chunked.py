@@ -80,6 +80,17 @@ def test_methods_that_read_residuals_or_gradients_follow_the_unsplit_run():
     assert a.history.weights["dirichlet"][-1] != 1.0  # LRA acted
 
 
+@pytest.mark.parametrize("problem", ["fit_exp_sin", "heat1d_inverse"])
+def test_data_terms_split_with_their_observations(problem):
+    # observations (and the unknown coefficient of the inverse problem) follow their rows into each chunk
+    a, b = _solve(None, problem=problem, optimizer="lbfgs", epochs=4), _solve(16, problem=problem,
+                                                                               optimizer="lbfgs", epochs=4)
+    assert b.history.meta["chunking"].startswith("on")
+    np.testing.assert_allclose(b.history.loss, a.history.loss, rtol=1e-9)
+    for name, col in a.history.unknowns.items():
+        np.testing.assert_allclose(b.history.unknowns[name], col, rtol=1e-9)
+
+
 def test_a_periodic_condition_is_never_split_and_a_penalty_turns_chunking_off():
     a, b = _solve(None, problem="advection1d"), _solve(32, problem="advection1d")  # 60 pairs, 30 rows each
     np.testing.assert_allclose(b.history.loss, a.history.loss, rtol=1e-9)
