@@ -50,7 +50,9 @@ class TrainConfig:
     8192 rows) is evaluated chunk by chunk in the training step, each chunk's backward pass
     accumulating into the gradient, so memory stays bounded and time grows linearly with the points;
     the loss and gradient equal the unsplit ones up to rounding.  Terms at or below it (every
-    catalog budget) are evaluated in one pass exactly as without chunking.
+    catalog budget) are evaluated in one pass exactly as without chunking; a periodic condition (its
+    rows pair up) is never split, and a method with a penalty (the KAN's ``reg``) turns chunking off
+    (``history.meta["chunking"]`` says which applied).
 
     KAN options: ``grid_schedule`` ``{epoch: G}`` refines the grid at those epochs (grid
     extension); ``update_grid_every`` adapts grids to the collocation points every k epochs

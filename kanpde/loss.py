@@ -422,7 +422,7 @@ class ResidualLoss:
                     grads[name] = list(g) if old is None else [
                         b if a is None else a if b is None else a + b for a, b in zip(old, g)]
                 part = self.weight(name) * t if part is None else part + self.weight(name) * t
-            if backward:
+            if backward and part.requires_grad:  # (a piece that no parameter reaches adds nothing)
                 part.backward()
 
     def graph_sample(self, model: nn.Module) -> tuple[Tensor, list[Tensor]]:

@@ -24,6 +24,12 @@ which restarts L-BFGS), term weights (``run.loss.set_weight(name, w)``), point w
 refined KAN grid; the optimizer restarts).  Weight-changing methods update only in the Adam phase:
 L-BFGS needs a fixed objective, so their weights stay frozen at their last values after the switch.
 
+On large point sets the training step evaluates the loss chunk by chunk (``TrainConfig.chunk_size``):
+``last_residuals()`` still holds every point's residual and point and term weights apply as without
+chunks, so methods that read residuals or set weights (RBA, Causal, RAD, LRA) act as on the unsplit
+step (up to rounding).  A method with a ``penalty`` turns chunking off (the KAN's sparsity reads the
+model's last forward pass), noted in ``history.meta["chunking"]``.
+
 A method is plain data: ``to_dict()`` gives ``{"method": name, **options}`` and
 :func:`kanpde.methods.build` inverts it, so methods survive ``Solution.save`` / ``kp.load`` and
 are written to results files.
