@@ -46,6 +46,14 @@ class TrainConfig:
     subset it starts with); the logged loss is that of the current subset.  ``None`` (default)
     trains on every point every epoch.
 
+    ``chunk_size``: a term with more collocation points than this (``None``: ``kanpde.loss.STEP_CHUNK``,
+    8192 rows) is evaluated chunk by chunk in the training step, each chunk's backward pass
+    accumulating into the gradient, so memory stays bounded and time grows linearly with the points;
+    the loss and gradient equal the unsplit ones up to rounding.  Terms at or below it (every
+    catalog budget) are evaluated in one pass exactly as without chunking; a periodic condition (its
+    rows pair up) is never split, and a method with a penalty (the KAN's ``reg``) turns chunking off
+    (``history.meta["chunking"]`` says which applied).
+
     KAN options: ``grid_schedule`` ``{epoch: G}`` refines the grid at those epochs (grid
     extension); ``update_grid_every`` adapts grids to the collocation points every k epochs
     until ``update_grid_until``; ``reg`` > 0 adds ``reg * model.regularization(reg_l1, reg_entropy)``.
@@ -93,6 +101,7 @@ class TrainConfig:
     checkpoint: str | None = None
     methods: tuple = ()
     batch_size: int | None = None
+    chunk_size: int | None = None
 
     def __post_init__(self):
         from kanpde.methods import build_all
@@ -103,7 +112,8 @@ class TrainConfig:
             if kind != "own":
                 object.__setattr__(self, f.name, _check_kind(f.name, getattr(self, f.name), kind, optional))
         for name in ("epochs", "lbfgs_history", "n_interior", "n_boundary", "n_initial", "resample_every", "n_eval",
-                     "log_every", "threads", "update_grid_every", "update_grid_until", "batch_size"):
+                     "log_every", "threads", "update_grid_every", "update_grid_until", "batch_size",
+                     "chunk_size"):
             v = getattr(self, name)
             if v is not None and v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
@@ -212,6 +222,7 @@ FIELD_KINDS: dict[str, tuple[str, bool]] = {
     "update_grid_every": ("int", True), "update_grid_until": ("int", True), "grid_eps": ("float", True),
     "reg": ("float", False), "reg_l1": ("float", False), "reg_entropy": ("float", False),
     "checkpoint": ("path", True), "methods": ("own", True), "batch_size": ("int", True),
+    "chunk_size": ("int", True),
 }
 
 _ALLOWED = {"int": "an integer", "float": "a real number (float or int)", "bool": "True or False",

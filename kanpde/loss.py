@@ -25,9 +25,17 @@ from kanpde.models.jet import seed_jet
 from kanpde.problem import Problem, as_columns
 from kanpde.unknowns import UnknownSet
 
-__all__ = ["InputScaling", "ResidualLoss", "DERIVATIVE_MODES"]
+__all__ = ["InputScaling", "ResidualLoss", "DERIVATIVE_MODES", "STEP_CHUNK"]
 
 DERIVATIVE_MODES = ("auto", "jet", "autograd")
+#: rows per chunk when a term's points are split in the training step (``chunk_size=None``).  With 8192
+#: rows one chunk's autograd graph stays near 0.1 GB and its tensors small enough for the allocator to
+#: reuse them (at 16384 the MLP step spent a quarter of its time in the kernel mapping fresh pages;
+#: benchmarks/README.md, "Large collocation sets"); every catalog budget is far below it
+STEP_CHUNK = 8192
+#: condition kinds whose residual is row by row, so their points can be split into chunks (a periodic
+#: condition pairs rows of its two faces; conditions of other kinds are always evaluated whole)
+ROWWISE_KINDS = ("dirichlet", "neumann", "robin", "initial", "data")
 
 
 class InputScaling:
@@ -117,7 +125,8 @@ class ResidualLoss:
     def __init__(self, problem: Problem, *, n_interior: int | None = None, n_boundary: int | None = None,
                  n_initial: int | None = None, method: str = "sobol", weights: Mapping[str, float] | None = None,
                  derivatives: str = "auto", dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu",
-                 unknowns: UnknownSet | None = None, batch_size: int | None = None):
+                 unknowns: UnknownSet | None = None, batch_size: int | None = None,
+                 chunk_size: int | None = None):
         if method not in SAMPLING_METHODS:
             raise ValueError(f"unknown sampling method {method!r}; known: {list(SAMPLING_METHODS)}")
         if derivatives not in DERIVATIVE_MODES:
@@ -132,7 +141,9 @@ class ResidualLoss:
         if self.batch_size is not None and problem.residual is None:
             raise ValueError(f"batch_size draws the residual's points from a pool, but problem {problem.name!r} has "
                              f"no residual")
+        self.chunk_size = _positive("chunk_size", chunk_size, STEP_CHUNK)
         self._pool: np.ndarray | None = None
+        self._prepared: dict[str, dict] = {}
         self.scaling = InputScaling(*problem.domain.bbox, periodic=problem.periodic_dims)
         # conditions that hold by construction (hard periodicity) are no loss terms
         self.slots: list = ([None] if problem.residual is not None else []) + [
@@ -258,6 +269,7 @@ class ResidualLoss:
                           [self.names[i] for i in idx], grad=path == "autograd", data=[self._points[i] for i in idx])
 
         self._jet_batch, self._grad_batch = batch("jet"), batch("autograd")
+        self._prepared = {}
 
     def points(self) -> dict[str, np.ndarray]:
         """The current collocation points of every term, by name (physical coordinates)."""
@@ -299,6 +311,131 @@ class ResidualLoss:
                 w = self._point_weights.get(name)
                 out[name] = (r * r).mean() if w is None else (w.unsqueeze(1) * r * r).mean()
         return {n: out[n] for n in self.names}
+
+    # -- chunked evaluation (large point sets) ------------------------------------------------
+    def _split(self, i: int) -> bool:
+        c = self.slots[i]
+        return len(self._points[i]["x"]) > self.chunk_size and (c is None or c.kind in ROWWISE_KINDS)
+
+    @property
+    def chunked(self) -> bool:
+        """Whether some term has more than ``chunk_size`` points, so the training step splits it into chunks."""
+        if self._points is None:
+            self.sample()
+        return any(self._split(i) for i in range(len(self.names)))
+
+    def _data(self, i: int) -> dict:
+        """Term ``i``'s prepared per-point data on all its points, computed once per set of points."""
+        name = self.names[i]
+        if name not in self._prepared:
+            x = torch.as_tensor(self._points[i]["x"], dtype=self.dtype, device=self.device)
+            cond = self.slots[i]
+            try:
+                self._prepared[name] = {} if cond is None else cond.prepare(self.problem, self._points[i], x)
+            except ValueError as e:
+                raise ValueError(f"the {name!r} condition of problem {self.problem.name!r}: {e}") from e
+        return self._prepared[name]
+
+    def _pieces(self, first_only: bool = False):
+        """``(batch, jet, rows)``: evaluations that cover every point once, terms up to ``chunk_size`` stacked
+        in one pass per derivative path, larger row-wise terms one chunk at a time (``rows`` per term)."""
+        for path in ("jet", "autograd"):
+            idx = [i for i, n in enumerate(self.names) if self.paths[n] == path]
+            whole = [i for i in idx if not self._split(i)]
+            if whole:
+                b = _Batch(self, [self._points[i]["x"] for i in whole], [self.slots[i] for i in whole],
+                           [self.names[i] for i in whole], grad=path == "autograd")
+                b.data = [self._data(i) for i in whole]  # prepared once per set of points, not per step
+                yield b, path == "jet", [None] * len(whole)
+            for i in idx:
+                if i in whole:
+                    continue
+                x, data = self._points[i]["x"], self._data(i)
+                for a in range(0, len(x), self.chunk_size):
+                    sl = slice(a, a + self.chunk_size)
+                    part = {k: v[sl] if isinstance(v, Tensor) and v.dim() and v.shape[0] == len(x) else v
+                            for k, v in data.items()}
+                    b = _Batch(self, [x[sl]], [self.slots[i]], [self.names[i]], grad=path == "autograd")
+                    b.data = [part]
+                    yield b, path == "jet", [sl]
+                    if first_only:
+                        break
+
+    def _batch_residuals(self, batch: _Batch, model: nn.Module, jet: bool) -> list[Tensor]:
+        try:
+            return batch.residuals(model, self.problem, jet, autograd=not jet)
+        except NeedsAutograd as e:
+            raise RuntimeError(
+                f"a term of problem {self.problem.name!r} asked for a derivative that was not needed when "
+                f"its derivative path was planned ({e}); train with derivatives='autograd'") from e
+
+    def _part(self, name: str, r: Tensor, rows: slice | None) -> Tensor:
+        """The term's mean square over all its points restricted to ``rows`` (None: all, as in :meth:`terms`)."""
+        w = self._point_weights.get(name)
+        if rows is None:
+            return (r * r).mean() if w is None else (w.unsqueeze(1) * r * r).mean()
+        n = len(self._points[self.names.index(name)]["x"]) * r.shape[1]
+        return ((r * r).sum() if w is None else (w[rows].unsqueeze(1) * r * r).sum()) / n
+
+    def accumulate(self, model: nn.Module, backward: bool = True) -> dict[str, Tensor]:
+        """The unweighted terms (detached), evaluated chunk by chunk (see ``chunk_size``).
+
+        ``backward=True`` adds the gradient of the weighted loss to every parameter's ``.grad``, one
+        chunk's backward pass at a time.  The per-point residuals are kept for :meth:`last_residuals`.
+        """
+        return self._sweep(model, backward, None)[0]
+
+    def term_grads(self, model: nn.Module, params: list[Tensor]) -> dict[str, list[Tensor | None]]:
+        """Per term, the gradient of its unweighted value with respect to ``params`` (``None`` where it does
+        not depend on one); chunk by chunk when the step is chunked."""
+        if self.chunked:
+            return self._sweep(model, False, params)[1]
+        terms = self.terms(model)
+        return {n: list(torch.autograd.grad(t, params, retain_graph=True, allow_unused=True))
+                for n, t in terms.items()}
+
+    def _sweep(self, model: nn.Module, backward: bool, params: list[Tensor] | None) -> tuple[dict, dict]:
+        if self.paths is None:
+            self.plan(model)
+        if self._points is None:
+            self.sample()
+        vals: dict[str, Tensor] = {}
+        res: dict[str, list[Tensor]] = {n: [] for n in self.names}
+        grads: dict[str, list] = {}
+        for piece in self._pieces():
+            self._piece(model, *piece, backward, params, vals, res, grads)  # its graph is freed on return
+        self._last.update({n: torch.cat(v) if len(v) > 1 else v[0] for n, v in res.items()})
+        return {n: vals[n] for n in self.names}, grads
+
+    def _piece(self, model: nn.Module, batch: _Batch, jet: bool, rows: list, backward: bool,
+               params: list[Tensor] | None, vals: dict, res: dict, grads: dict) -> None:
+        """Evaluate one piece of :meth:`_pieces`, add its values, residuals and gradients to the running ones."""
+        with torch.no_grad() if jet and not backward and params is None else torch.enable_grad():
+            part = None
+            for name, r, sl in zip(batch.names, self._batch_residuals(batch, model, jet), rows):
+                res[name].append(r.detach())
+                t = self._part(name, r, sl)
+                vals[name] = t.detach() if name not in vals else vals[name] + t.detach()
+                if params is not None:
+                    g = torch.autograd.grad(t, params, retain_graph=True, allow_unused=True)
+                    old = grads.get(name)
+                    grads[name] = list(g) if old is None else [
+                        b if a is None else a if b is None else a + b for a, b in zip(old, g)]
+                part = self.weight(name) * t if part is None else part + self.weight(name) * t
+            if backward and part.requires_grad:  # (a piece that no parameter reaches adds nothing)
+                part.backward()
+
+    def graph_sample(self, model: nn.Module) -> tuple[Tensor, list[Tensor]]:
+        """The weighted loss with its graph, and the input leaves it depends on: on all points when the
+        step is not chunked (as ``self(model)``), else on the first chunk of every split term (for checks)."""
+        if not self.chunked:
+            return self(model)[0], self.leaves()
+        total, leaves = 0.0, []
+        for batch, jet, rows in self._pieces(first_only=True):
+            for name, r, sl in zip(batch.names, self._batch_residuals(batch, model, jet), rows):
+                total = total + self.weight(name) * self._part(name, r, sl)
+            leaves += list(batch.xs) if not jet else []
+        return total, leaves
 
     # -- what training methods may read and change ----------------------------------------
     def last_residuals(self) -> dict[str, Tensor]:

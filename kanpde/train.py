@@ -117,7 +117,7 @@ class Run:
         self.loss = ResidualLoss(problem, n_interior=cfg.n_interior, n_boundary=cfg.n_boundary,
                                  n_initial=cfg.n_initial, method=cfg.sampling, weights=cfg.weights,
                                  derivatives=cfg.derivatives, dtype=self.dtype, device=self.device,
-                                 unknowns=self.unknowns, batch_size=cfg.batch_size)
+                                 unknowns=self.unknowns, batch_size=cfg.batch_size, chunk_size=cfg.chunk_size)
         paths = self.loss.plan(self.model)  # jet or autograd per term, decided once, before sampling
         self.loss.sample(self.rng)
         _check_trainable(problem, self.model, self.trainable(), self.loss)
@@ -206,16 +206,45 @@ class Run:
                 total = total + value
         return total, terms
 
+    @property
+    def chunking(self) -> bool:
+        """Whether the step evaluates the loss chunk by chunk (a term has more than ``chunk_size`` points).
+
+        Not with a method that adds a penalty (the KAN's sparsity reads the inputs of the last forward
+        pass, which would be the last chunk only): then the step runs unsplit, noted in ``history.meta``.
+        """
+        if not self.loss.chunked:
+            return False
+        penalized = [m.name for m in self.methods if type(m).penalty is not Method.penalty]
+        if penalized:
+            self.history.meta["chunking"] = f"off: {', '.join(penalized)} adds a penalty from the last forward pass"
+            return False
+        self.history.meta["chunking"] = f"on: chunks of {self.loss.chunk_size} points"
+        return True
+
+    def _accumulate(self, backward: bool = True) -> tuple[torch.Tensor, dict]:
+        """Total loss and terms (detached) of a chunked evaluation; ``backward`` accumulates the gradient."""
+        terms = self.loss.accumulate(self.model, backward=backward)
+        total = sum(w * t for w, t in zip(self.loss.weights, terms.values()))
+        return total, terms
+
+    def measure(self) -> tuple[torch.Tensor, dict]:
+        """Total loss and terms of the current weights, for logging (chunk by chunk on large point sets)."""
+        return self._accumulate(backward=False) if self.chunking else self.objective()
+
     def step(self) -> tuple[float, dict]:
         """One optimizer iteration; returns the loss before it (NaN if any evaluation was not finite)."""
+        chunked = self.chunking
         if self.is_adam:
             self.opt.zero_grad(set_to_none=True)
-            total, terms = self.objective()
+            # chunked: every chunk's backward pass has run once this returns
+            total, terms = self._accumulate() if chunked else self.objective()
             value = total.item()
             if not math.isfinite(value):
                 return value, terms
             self.guard.save(self.epoch)
-            total.backward()
+            if not chunked:
+                total.backward()
             self.opt.step()
             if self.sched is not None:
                 self.sched.step()
@@ -235,7 +264,7 @@ class Run:
                     self.guard.save(self.epoch)
                 return torch.as_tensor(c[1], dtype=self.dtype)
             self.opt.zero_grad(set_to_none=False)
-            total, terms = self.objective()
+            total, terms = self._accumulate() if chunked else self.objective()
             value = total.item()
             if not math.isfinite(value):  # at the start or inside the line search: stop this step
                 first.update(value=math.nan if first else value, terms=terms)
@@ -243,7 +272,8 @@ class Run:
             if not first:
                 first.update(value=value, terms=terms)
                 self.guard.save(self.epoch)
-            total.backward()
+            if not chunked:
+                total.backward()
             self._closure_cache = (flat, value, [p.grad.detach().clone() for p in params],
                                    {k: v.detach() for k, v in terms.items()})
             return total.detach()
@@ -279,7 +309,7 @@ def _stop(hist: History, epoch: int, restored: int, message: str) -> None:
 
 def _check_trainable(problem: Problem, model: nn.Module, params: Sequence[nn.Parameter], loss: ResidualLoss) -> None:
     """Refuse a loss that depends on a tensor requiring grad that the optimizer would never update."""
-    total, _ = loss(model)
+    total, inputs = loss.graph_sample(model)  # with chunking: the first chunk of each large term
     own = {id(p) for p in params}
     seen, stack, stray = set(), [total.grad_fn], []
     while stack:
@@ -291,7 +321,7 @@ def _check_trainable(problem: Problem, model: nn.Module, params: Sequence[nn.Par
         if var is not None and id(var) not in own:
             stray.append(var)
         stack.extend(f for f, _ in fn.next_functions)
-    inputs = {id(x) for x in loss.leaves()}
+    inputs = {id(x) for x in inputs}
     stray = [v for v in stray if id(v) not in inputs]
     if stray:
         shapes = ", ".join(str(tuple(v.shape)) for v in stray[:3])
@@ -342,7 +372,7 @@ def _train(problem: Problem, model: nn.Module, cfg: TrainConfig, callbacks: Sequ
 
     def log(epoch: int) -> bool:
         """Record loss and error of the current weights (not timed); True when a callback stops the run."""
-        total, terms = run.objective()
+        total, terms = run.measure()
         rel, mx = run.evaluate()
         hist.record(epoch, total.item(), {k: v.detach().item() for k, v in terms.items()}, rel, mx, run.wall,
                     dict(zip(run.loss.names, run.loss.weights)), run.unknowns.floats())

@@ -40,18 +40,16 @@ class LRA(Method):
         if not run.in_adam_phase or run.epoch % self.every:
             return
         params = [p for p in run.model.parameters() if p.requires_grad]
-        terms = run.loss.terms(run.model)
-        names = list(terms)
+        per_term = run.loss.term_grads(run.model, params)  # chunk by chunk on large point sets
 
-        def grads(t):  # |d t / d theta| over every parameter (0 where t does not depend on it)
-            g = torch.autograd.grad(t, params, retain_graph=True, allow_unused=True)
+        def grads(g):  # |d t / d theta| over every parameter (0 where t does not depend on it)
             return torch.cat([(torch.zeros_like(p) if x is None else x).reshape(-1).abs() for x, p in zip(g, params)])
 
-        ref = grads(terms["pde"]).max()
-        for name in names:
+        ref = grads(per_term["pde"]).max()
+        for name, g in per_term.items():
             if name == "pde":
                 continue
-            mean = grads(terms[name]).mean()
+            mean = grads(g).mean()
             if not (torch.isfinite(mean) and mean > 0):
                 continue
             old = run.loss.weight(name)

@@ -14,14 +14,21 @@ Moments (each a no-op unless overridden):
 
 What a method may read: ``run.epoch``, ``run.model``, ``run.problem``, ``run.config``,
 ``run.in_adam_phase``, ``run.loss.points()``, ``run.loss.last_residuals()`` (per-point residuals of
-the latest evaluation, detached), ``run.loss.residuals_at(model, name, x)`` and ``run.rng`` (a
-generator seeded from the run's seed, so methods are deterministic).
+the latest evaluation, detached), ``run.loss.residuals_at(model, name, x)``,
+``run.loss.term_grads(model, params)`` (each term's gradient, chunk by chunk on large point sets)
+and ``run.rng`` (a generator seeded from the run's seed, so methods are deterministic).
 
 What it may change, only through these calls: collocation points (``run.set_points(name, x)``,
 which restarts L-BFGS), term weights (``run.loss.set_weight(name, w)``), point weights
 (``run.loss.set_point_weights(name, w)``) and the model (``run.replace_model(model)``, e.g. a
 refined KAN grid; the optimizer restarts).  Weight-changing methods update only in the Adam phase:
 L-BFGS needs a fixed objective, so their weights stay frozen at their last values after the switch.
+
+On large point sets the training step evaluates the loss chunk by chunk (``TrainConfig.chunk_size``):
+``last_residuals()`` still holds every point's residual and point and term weights apply as without
+chunks, so methods that read residuals or set weights (RBA, Causal, RAD, LRA) act as on the unsplit
+step (up to rounding).  A method with a ``penalty`` turns chunking off (the KAN's sparsity reads the
+model's last forward pass), noted in ``history.meta["chunking"]``.
 
 A method is plain data: ``to_dict()`` gives ``{"method": name, **options}`` and
 :func:`kanpde.methods.build` inverts it, so methods survive ``Solution.save`` / ``kp.load`` and
