@@ -218,7 +218,7 @@ class HardConstraints:
     def _build(self, chosen: list[tuple[str, Condition]]) -> None:
         p, dom, m = self.problem, self.problem.domain, self.problem.d_out
         space = dom.space if isinstance(dom, SpaceTime) else dom
-        dirichlet: list[list[tuple[ADF, Condition, int]]] = [[] for _ in range(m)]
+        dirichlet: list[list[tuple[ADF, Condition, int, str]]] = [[] for _ in range(m)]
         initial: list[tuple[Condition, int] | None] = [None] * m
         for name, c in chosen:
             comps = _comps(c.component, m)
@@ -236,13 +236,30 @@ class HardConstraints:
             else:
                 f = _selected_adf(dom, c.on, what)
             for j, k in enumerate(comps):
-                dirichlet[k].append((f, c, j))
+                dirichlet[k].append((f, c, j, name))
         for k in range(m):
             if initial[k] is not None and dirichlet[k] and not isinstance(dom, SpaceTime):
                 raise ValueError(f"hard constraints on problem {p.name!r}: component {k} has both Dirichlet and "
                                  f"Initial conditions on an Interval; only a SpaceTime domain combines them")
         self._dirichlet, self._initial, self._space = dirichlet, initial, space
+        self._check_disjoint()
         self._check_compatible()
+
+    def _check_disjoint(self) -> None:
+        """Several Dirichlet conditions on one component must hold on different pieces of the boundary."""
+        dom = self.problem.domain
+        for k, parts in enumerate(self._dirichlet):
+            if len(parts) < 2:
+                continue
+            xb = _torch(dom.sample_boundary(512, "uniform", np.random.default_rng(_SEED))[0])
+            zero = torch.stack([f(xb).abs() <= _TOL * dom.scale for f, _, _, _ in parts], 1)
+            for a in range(len(parts)):
+                for b in range(a + 1, len(parts)):
+                    both = int((zero[:, a] & zero[:, b]).sum())
+                    if both > 2:
+                        raise ValueError(f"hard constraints on problem {self.problem.name!r}: the Dirichlet conditions "
+                                         f"{parts[a][3]!r} and {parts[b][3]!r} both hold on the same part of the "
+                                         f"boundary for component {k}; give each piece one condition")
 
     def _t0_points(self, x: Tensor) -> Tensor:
         dom = self.problem.domain
@@ -259,8 +276,8 @@ class HardConstraints:
         parts = self._dirichlet[k]
         if not parts:
             return None
-        phis = [f(x) for f, _, _ in parts]
-        gs = [evaluate_value(c.value, x, len(_comps(c.component, self.problem.d_out)))[:, j] for _, c, j in parts]
+        phis = [f(x) for f, _, _, _ in parts]
+        gs = [evaluate_value(c.value, x, len(_comps(c.component, self.problem.d_out)))[:, j] for _, c, j, _ in parts]
         if len(parts) == 1:
             return gs[0], phis[0]
         others = [torch.prod(torch.stack([q for i, q in enumerate(phis) if i != k2], 1), 1) for k2 in range(len(phis))]
