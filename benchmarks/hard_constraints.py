@@ -5,11 +5,13 @@ x {``soft``: the recommended budget as it stands, ``hard``: the same with ``hard
 x seeds.  Each run is ``kp.solve(name, model=m, seed=s, threads=1[, hard_constraints=True])``,
 float64 on the CPU.  rel L2 is measured on the problem's evaluation set after the last epoch; the
 boundary error is the largest ``|u - u_exact|`` on 2 000 boundary points (and, for heat1d, 2 000
-points of the initial slice) drawn with the geometry's own samplers.
+points of the initial slice) drawn with the geometry's own samplers.  The table gives medians over
+seeds (the hard boundary error: the largest over seeds).
 
 Resumable: runs already in ``--out`` are skipped; the file is rewritten after every run.
 
     nice python benchmarks/hard_constraints.py --seeds 0 --out benchmarks/results/hard_constraints.json
+    python benchmarks/hard_constraints.py --table
 """
 
 from __future__ import annotations
@@ -56,6 +58,29 @@ def run_one(problem: str, model: str, variant: str, seed: int) -> dict:
             "terms": sorted(h.terms), "message": h.message}
 
 
+def table(runs: list[dict]) -> str:
+    """Markdown table: per problem and model, median over seeds of rel L2 and boundary error, soft vs hard."""
+    import statistics
+
+    rows = ["| problem | model | seeds | rel L2 soft | rel L2 hard | boundary error soft | boundary error hard |",
+            "|---|---|---|---|---|---|---|"]
+    for problem in PROBLEMS:
+        for model in MODELS:
+            got = {v: [r for r in runs if (r["problem"], r["model"], r["variant"]) == (problem, model, v)]
+                   for v in VARIANTS}
+            if not all(got.values()):
+                continue
+
+            def med(v, key, got=got):
+                return statistics.median(r[key] for r in got[v])
+
+            seeds = sorted({r["seed"] for r in got["soft"]} & {r["seed"] for r in got["hard"]})
+            rows.append(f"| {problem} | {model} | {','.join(map(str, seeds))} | {med('soft', 'rel_l2'):.2e} | "
+                        f"{med('hard', 'rel_l2'):.2e} | {med('soft', 'boundary_err'):.1e} | "
+                        f"{max(r['boundary_err'] for r in got['hard']):.1e} |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     """Run the missing runs and rewrite the results file after each."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -63,9 +88,13 @@ def main() -> None:
     ap.add_argument("--problems", default=",".join(PROBLEMS))
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--out", default="benchmarks/results/hard_constraints.json")
+    ap.add_argument("--table", action="store_true", help="print the Markdown table of --out and exit")
     a = ap.parse_args()
     out = Path(a.out)
     data = json.loads(out.read_text()) if out.exists() else {"runs": []}
+    if a.table:
+        print(table(data["runs"]))
+        return
     data["machine"] = {"python": platform.python_version(), "torch": torch.__version__,
                        "processor": platform.processor() or platform.machine()}
     data["command"] = f"python benchmarks/hard_constraints.py --seeds {a.seeds} --out {a.out}"
