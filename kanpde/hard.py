@@ -56,6 +56,7 @@ import torch
 from torch import Tensor
 
 from kanpde.conditions import Condition, Dirichlet, Initial, evaluate_value
+from kanpde.geom.primitives import r_equivalence
 from kanpde.geometry import CSG, Box, Geometry, Interval, Polygon, SpaceTime
 from kanpde.problem import Problem
 
@@ -87,6 +88,8 @@ def boundary_adf(domain: Geometry) -> ADF:
         return lambda x: inner(x[:, :-1])
     if isinstance(domain, Box):
         return lambda x: torch.prod(domain.interval_adfs(x), 1)
+    if isinstance(domain, Polygon):  # unsigned is enough inside, and needs no membership test
+        return lambda x: r_equivalence(domain.segment_adfs(x))
     if type(domain).adf is Geometry.adf:
         domain.adf(torch.zeros(1, domain.dim, dtype=torch.float64))  # raises, naming the shape
     return domain.adf
@@ -160,7 +163,7 @@ def jet_of(fn: Callable[[Tensor], Tensor], X: Tensor, order: int) -> Tensor:
         for c in range(m):
             if order == 0 or not v.requires_grad:
                 continue
-            g = torch.autograd.grad(v[:, c].sum(), x, create_graph=order > 1, allow_unused=True)[0]
+            g = torch.autograd.grad(v[:, c].sum(), x, create_graph=order > 1, retain_graph=True, allow_unused=True)[0]
             if g is None:
                 continue
             rows[1 : 1 + d, :, c] = g.detach().t()

@@ -127,6 +127,17 @@ def test_jet_of_matches_closed_form():
     torch.testing.assert_close(rows[2, :, 0], x[:, 0] ** 3)
     torch.testing.assert_close(rows[3, :, 0], 6 * x[:, 0] * x[:, 1])
     assert rows[4, :, 0].abs().max() == 0 and rows[1:, :, 1].abs().max() == 0
+    first = jet_of(lambda z: torch.stack([z[:, 0] ** 3 * z[:, 1], z[:, 1] ** 2], 1), x, 1)  # several outputs
+    torch.testing.assert_close(first[2, :, 1], 2 * x[:, 1])
+
+
+@pytest.mark.parametrize("model", ["mlp", "kan"])
+def test_ode_initial_value_on_an_interval_is_exact_for_every_output(model):
+    sol = kp.solve("lotka_volterra", model=model, hard_constraints=True, epochs=2, optimizer="adam", n_interior=32,
+                   n_eval=64, progress=False)
+    assert set(sol.history.terms) == {"pde"}
+    t0 = sol.problem.domain.lo[None, :]
+    np.testing.assert_allclose(sol(t0), [[1.0, 1.0]], rtol=0, atol=1e-15)
 
 
 def _boundary_error(sol):
