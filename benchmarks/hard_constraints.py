@@ -62,8 +62,8 @@ def table(runs: list[dict]) -> str:
     """Markdown table: per problem and model, median over seeds of rel L2 and boundary error, soft vs hard."""
     import statistics
 
-    rows = ["| problem | model | seeds | rel L2 soft | rel L2 hard | boundary error soft | boundary error hard |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| problem | model | seeds | rel L2 soft | rel L2 hard | boundary error soft | boundary error hard | "
+            "training s soft / hard |", "|---|---|---|---|---|---|---|---|"]
     for problem in PROBLEMS:
         for model in MODELS:
             got = {v: [r for r in runs if (r["problem"], r["model"], r["variant"]) == (problem, model, v)]
@@ -77,7 +77,8 @@ def table(runs: list[dict]) -> str:
             seeds = sorted({r["seed"] for r in got["soft"]} & {r["seed"] for r in got["hard"]})
             rows.append(f"| {problem} | {model} | {','.join(map(str, seeds))} | {med('soft', 'rel_l2'):.2e} | "
                         f"{med('hard', 'rel_l2'):.2e} | {med('soft', 'boundary_err'):.1e} | "
-                        f"{max(r['boundary_err'] for r in got['hard']):.1e} |")
+                        f"{max(r['boundary_err'] for r in got['hard']):.1e} | {med('soft', 'wall_time'):.0f} / "
+                        f"{med('hard', 'wall_time'):.0f} |")
     return "\n".join(rows)
 
 
@@ -97,7 +98,7 @@ def main() -> None:
         return
     data["machine"] = {"python": platform.python_version(), "torch": torch.__version__,
                        "processor": platform.processor() or platform.machine()}
-    data["command"] = f"python benchmarks/hard_constraints.py --seeds {a.seeds} --out {a.out}"
+    data["command"] = f"python benchmarks/hard_constraints.py --seeds {a.seeds}"
     done = {(r["problem"], r["model"], r["variant"], r["seed"]) for r in data["runs"]}
     for seed in [int(s) for s in a.seeds.split(",")]:
         for problem in a.problems.split(","):
