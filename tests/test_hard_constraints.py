@@ -214,9 +214,6 @@ def test_save_load_and_grid_refinement_keep_the_transform(tmp_path):
     x = sol.problem.domain.sample_interior(50, "uniform", 0)
     np.testing.assert_array_equal(back(x), sol(x))
     assert back.config.hard_constraints is True and _boundary_error(back) <= 1e-12
-    import matplotlib
-
-    matplotlib.use("Agg")
     fig = kp.plot.field(back)  # plots predict through the Solution, so through the transform
     assert fig is not None
 
