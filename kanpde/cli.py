@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="torch CPU threads (default: 1; PINN-sized networks run fastest single-threaded, and "
                          "extra threads slow down badly on a busy machine)")
     so.add_argument("--max-time", type=float, help="stop training after this many seconds")
+    so.add_argument("--hard-constraints", action="store_true",
+                    help="satisfy Dirichlet and initial values exactly (u = g + phi * N) instead of as loss terms")
     so.add_argument("--log-every", type=int, help="epochs between error evaluations")
     so.add_argument("--plot", metavar="DIR", help="write the solution/error field and the training history here")
     so.add_argument("--save", metavar="FILE", help="save the trained solution (load with kanpde.load)")
@@ -179,7 +181,8 @@ def _cmd_solve(a) -> int:
                             "basis": a.basis, "degree": a.degree, "grid_schedule": a.grid_schedule,
                             "activation": a.activation, "dtype": a.dtype,
                             "device": a.device, "threads": a.threads, "max_time": a.max_time,
-                            "log_every": a.log_every}.items() if v is not None}
+                            "log_every": a.log_every, "hard_constraints": a.hard_constraints or None}.items()
+          if v is not None}
     if a.dry_run:
         import dataclasses
 
@@ -231,8 +234,8 @@ def _cmd_bench(a) -> int:
     t0 = time.perf_counter()
     try:
         res = bench.run(suite, out, executor=executor, address=a.address, seeds=a.seeds, resume=a.resume,
-                        problems=a.problems, jobs=a.jobs, threads=a.threads, device=a.device, dtype=a.dtype, epochs=a.epochs,
-                        progress=not a.quiet)
+                        problems=a.problems, jobs=a.jobs, threads=a.threads, device=a.device, dtype=a.dtype,
+                        epochs=a.epochs, progress=not a.quiet)
     except ImportError as e:
         raise UsageError(str(e)) from None
     except KeyboardInterrupt:

@@ -54,6 +54,10 @@ class TrainConfig:
     rows pair up) is never split, and a method with a penalty (the KAN's ``reg``) turns chunking off
     (``history.meta["chunking"]`` says which applied).
 
+    ``hard_constraints``: ``True`` satisfies every Dirichlet and Initial value condition exactly with
+    the output transform ``u = g + phi * N`` (:mod:`kanpde.hard`; their loss terms are dropped), or a
+    tuple of the term names to impose so; ``False`` (default) keeps every condition a loss term.
+
     KAN options: ``grid_schedule`` ``{epoch: G}`` refines the grid at those epochs (grid
     extension); ``update_grid_every`` adapts grids to the collocation points every k epochs
     until ``update_grid_until``; ``reg`` > 0 adds ``reg * model.regularization(reg_l1, reg_entropy)``.
@@ -102,11 +106,13 @@ class TrainConfig:
     methods: tuple = ()
     batch_size: int | None = None
     chunk_size: int | None = None
+    hard_constraints: bool | tuple[str, ...] = False
 
     def __post_init__(self):
         from kanpde.methods import build_all
 
         object.__setattr__(self, "methods", build_all(self.methods))
+        object.__setattr__(self, "hard_constraints", _hard(self.hard_constraints))
         for f in dataclasses.fields(self):
             kind, optional = FIELD_KINDS.get(f.name, ("own", True))
             if kind != "own":
@@ -197,6 +203,8 @@ class TrainConfig:
         if d["weights"] is not None:
             d["weights"] = dict(d["weights"])
         d["methods"] = [m.to_dict() for m in self.methods]
+        if isinstance(d["hard_constraints"], tuple):
+            d["hard_constraints"] = list(d["hard_constraints"])
         return d
 
     @classmethod
@@ -223,7 +231,19 @@ FIELD_KINDS: dict[str, tuple[str, bool]] = {
     "reg": ("float", False), "reg_l1": ("float", False), "reg_entropy": ("float", False),
     "checkpoint": ("path", True), "methods": ("own", True), "batch_size": ("int", True),
     "chunk_size": ("int", True),
+    "hard_constraints": ("own", False),
 }
+
+
+def _hard(v: Any) -> bool | tuple[str, ...]:
+    """``hard_constraints`` as ``True``/``False`` or a tuple of term names; anything else raises."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (list, tuple)) and v and all(isinstance(n, str) for n in v):
+        return tuple(v)
+    raise TypeError(f"TrainConfig.hard_constraints must be True, False or a non-empty sequence of term names "
+                    f"(e.g. ('dirichlet',)), got {_show(v)}")
+
 
 _ALLOWED = {"int": "an integer", "float": "a real number (float or int)", "bool": "True or False",
             "str": "a string", "device": "a string or torch.device", "path": "a file path (str or os.PathLike)",

@@ -41,7 +41,9 @@ Writing your own geometry: subclass :class:`Geometry` and provide
 * optionally ``sample_interior(n, method, seed)`` -- ``(n, dim)`` points (the default rejects
   from the bounding box) and ``measure`` (volume);
 * to be combined with ``-``, ``|``, ``&`` (and for ``on_part``): ``boundary_distance(x)`` (distance
-  to the boundary, at least accurate near it) and ``boundary_measure`` (perimeter, surface area).
+  to the boundary, at least accurate near it) and ``boundary_measure`` (perimeter, surface area);
+* for hard constraints (:mod:`kanpde.hard`): ``adf(x)`` -- a signed approximate distance function of
+  a torch tensor ``(N, dim)``: ``(N,)``, zero on the boundary, positive inside, negative outside.
 
 Everything else (``contains_interior``, ``parts``, ``on_part``, ``part``, the operators) comes
 from the base class.  A geometry is then usable as a ``Problem`` domain.

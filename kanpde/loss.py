@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from kanpde.derivatives import DerivativeContext, Jet, NeedsAutograd
 from kanpde.geometry import SAMPLING_METHODS
+from kanpde.hard import HardConstraints, apply_jet
 from kanpde.models.jet import seed_jet
 from kanpde.problem import Problem, as_columns
 from kanpde.unknowns import UnknownSet
@@ -126,7 +127,7 @@ class ResidualLoss:
                  n_initial: int | None = None, method: str = "sobol", weights: Mapping[str, float] | None = None,
                  derivatives: str = "auto", dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu",
                  unknowns: UnknownSet | None = None, batch_size: int | None = None,
-                 chunk_size: int | None = None):
+                 chunk_size: int | None = None, hard_constraints: bool | tuple[str, ...] = False):
         if method not in SAMPLING_METHODS:
             raise ValueError(f"unknown sampling method {method!r}; known: {list(SAMPLING_METHODS)}")
         if derivatives not in DERIVATIVE_MODES:
@@ -150,6 +151,14 @@ class ResidualLoss:
             c for c in problem.conditions if not getattr(c, "hard", False)]
         self.names = self._term_names()
         weights = dict(weights or {})
+        # hard constraints (kanpde.hard): an output transform satisfies those conditions; their terms go
+        self.hard = HardConstraints(problem, hard_constraints) if hard_constraints else None
+        if self.hard is not None:
+            keep = [i for i, n in enumerate(self.names) if n not in self.hard.dropped]
+            if not keep:
+                raise ValueError(f"problem {problem.name!r} has no loss term left once its conditions are hard")
+            self.slots, self.names = [self.slots[i] for i in keep], [self.names[i] for i in keep]
+            weights = {k: v for k, v in weights.items() if k not in self.hard.dropped}
         unknown = set(weights) - set(self.names)
         if unknown:
             raise ValueError(f"weights name unknown terms {sorted(unknown)}; terms are {self.names}")
@@ -515,6 +524,7 @@ class _Batch:
         self.xs = [X[sl].clone().requires_grad_(True) if grad else X[sl] for sl in self.slices]
         self.X = X
         self.T0 = None if grad else loss.scaling.jet(X, loss.order)
+        self.GP = None if grad or loss.hard is None else loss.hard.jet(X, loss.order)  # parameter-free: once
         self.data = None if data is None else self._prepare(data)
 
     def _prepare(self, pts: list[dict]) -> list[dict]:
@@ -534,9 +544,12 @@ class _Batch:
         p = loss.unknowns.values() if problem.takes_unknowns else None
         if jet:
             T = model.forward_jet(self.T0, d, loss.order)
+            if self.GP is not None:  # the output transform by the product rule, before any context opens
+                T = apply_jet(*self.GP, T, d, loss.order)
         else:
             X = torch.cat(self.xs) if len(self.xs) > 1 else self.xs[0]
-            T = model(loss.scaling(X)).unsqueeze(0)
+            T = model(loss.scaling(X))
+            T = (T if loss.hard is None else loss.hard(X, T)).unsqueeze(0)
         out = []
         for name, cond, sl, x, dat in zip(self.names, self.conds, self.slices, self.xs, data):
             Tp = T[:, sl]

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from kanpde.config import TrainConfig
+from kanpde.hard import HardConstraints
 from kanpde.history import History
 from kanpde.loss import InputScaling
 from kanpde.models import MODELS
@@ -57,6 +58,17 @@ class Solution:
     history: History
     scaling: InputScaling
     unknowns: dict[str, float] = field(default_factory=dict)
+    #: the output transform of hard constraints (:mod:`kanpde.hard`) around ``model``; rebuilt from the
+    #: problem when ``config.hard_constraints`` is set and none is given (as on load)
+    transform: HardConstraints | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        if self.transform is None and self.config.hard_constraints:
+            self.transform = HardConstraints(self.problem, self.config.hard_constraints)
+
+    def _net(self, x: Tensor) -> Tensor:
+        u = self.model(self.scaling(x))
+        return u if self.transform is None else self.transform(x, u)
 
     @property
     def n_params(self) -> int:
@@ -81,8 +93,8 @@ class Solution:
                              f"got {tuple(xt.shape)}")
         if is_np:  # numpy in: no graph, so predict in chunks that fit in memory
             with torch.no_grad():
-                return torch.cat([self.model(self.scaling(c)) for c in xt.split(PREDICT_CHUNK)]).cpu().numpy()
-        return self.model(self.scaling(xt))
+                return torch.cat([self._net(c) for c in xt.split(PREDICT_CHUNK)]).cpu().numpy()
+        return self._net(xt)
 
     def save(self, path: str | Path) -> None:
         """Write model, problem name, config and history to one checksummed file (replaced whole)."""

@@ -117,11 +117,14 @@ class Run:
         self.loss = ResidualLoss(problem, n_interior=cfg.n_interior, n_boundary=cfg.n_boundary,
                                  n_initial=cfg.n_initial, method=cfg.sampling, weights=cfg.weights,
                                  derivatives=cfg.derivatives, dtype=self.dtype, device=self.device,
-                                 unknowns=self.unknowns, batch_size=cfg.batch_size, chunk_size=cfg.chunk_size)
+                                 unknowns=self.unknowns, batch_size=cfg.batch_size, chunk_size=cfg.chunk_size,
+                                 hard_constraints=cfg.hard_constraints)
         paths = self.loss.plan(self.model)  # jet or autograd per term, decided once, before sampling
         self.loss.sample(self.rng)
         _check_trainable(problem, self.model, self.trainable(), self.loss)
         self.history = History(meta={**environment(cfg.dtype, cfg.device), "derivatives": paths})
+        if self.loss.hard is not None:
+            self.history.meta["hard_constraints"] = self.loss.hard.describe()
         self.wall = 0.0
         self.epoch = 0
         self._eval_set()
@@ -163,12 +166,16 @@ class Run:
             self.xe = torch.as_tensor(xe, dtype=self.dtype, device=self.device)
             self.ye_norm = float(np.linalg.norm(self.ye))
 
+    def _predict(self, x: torch.Tensor) -> torch.Tensor:
+        u = self.model(self.loss.scaling(x))
+        return u if self.loss.hard is None else self.loss.hard(x, u)
+
     def evaluate(self) -> tuple[float, float]:
         """Relative L2 and max abs error on the evaluation set (NaN without truth)."""
         if self.xe is None:
             return math.nan, math.nan
         with torch.no_grad():  # in chunks, so a large evaluation set fits in memory
-            u = torch.cat([self.model(self.loss.scaling(c)) for c in self.xe.split(EVAL_CHUNK)])
+            u = torch.cat([self._predict(c) for c in self.xe.split(EVAL_CHUNK)])
             u = u.double().cpu().numpy().reshape(self.ye.shape)
         with np.errstate(over="ignore", invalid="ignore"):
             err = u - self.ye
@@ -380,7 +387,8 @@ def _train(problem: Problem, model: nn.Module, cfg: TrainConfig, callbacks: Sequ
         bar.update(epoch - bar.n)
         bar.set_postfix(loss=f"{hist.loss[-1]:.2e}", rel_l2=f"{rel:.2e}", refresh=False)
         if cfg.checkpoint:
-            Solution(problem, run.model, cfg, hist, run.loss.scaling, run.unknowns.floats()).save(cfg.checkpoint)
+            Solution(problem, run.model, cfg, hist, run.loss.scaling, run.unknowns.floats(),
+                     run.loss.hard).save(cfg.checkpoint)
         return any(cb(epoch, run.model, hist) is True for cb in run.callbacks)
 
     log(0)
@@ -423,7 +431,7 @@ def _train(problem: Problem, model: nn.Module, cfg: TrainConfig, callbacks: Sequ
                 break
     finally:
         bar.close()
-    sol = Solution(problem, run.model, cfg, hist, run.loss.scaling, run.unknowns.floats())
+    sol = Solution(problem, run.model, cfg, hist, run.loss.scaling, run.unknowns.floats(), run.loss.hard)
     if cfg.checkpoint:
         sol.save(cfg.checkpoint)
     return sol

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy.stats import qmc
+from torch import Tensor
 
 __all__ = ["Geometry", "SAMPLING_METHODS", "Seed", "unit_cube", "BOUNDARY_TOL", "PartSelector"]
 
@@ -153,6 +154,17 @@ class Geometry:
     def boundary_distance(self, x: np.ndarray) -> np.ndarray:
         """Distance from each point to the boundary (exact, or accurate to second order near it)."""
         raise NotImplementedError(f"{type(self).__name__} does not define boundary_distance")
+
+    def adf(self, x: Tensor) -> Tensor:
+        """Signed approximate distance function ``(N,)`` of torch points: > 0 inside, 0 on the boundary, < 0 outside.
+
+        Exactly zero on the boundary (to rounding) and smooth away from corners; used by hard
+        constraints (:mod:`kanpde.hard`).  Combined domains compose their operands' ADFs with R-functions.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} has no approximate distance function, so conditions cannot be imposed hard on "
+            f"it; supported: Interval, Box, Disk, Ball, Ellipse, Polygon (Triangle, LShape), their combinations with "
+            f"-, |, &, and SpaceTime of these (or keep the condition soft: hard_constraints=False)")
 
     @property
     def scale(self) -> float:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from torch import Tensor
 
 from kanpde.geom.base import (
     Geometry,
@@ -24,6 +25,7 @@ from kanpde.geom.base import (
     _thin,
     unit_cube,
 )
+from kanpde.geom.primitives import r_and, r_or
 
 __all__ = ["CSG", "Difference", "Union", "Intersection", "rejection_sample"]
 
@@ -192,6 +194,10 @@ class Difference(CSG):
     def contains_interior(self, x: np.ndarray) -> np.ndarray:
         return self.a.contains_interior(x) & ~self.b.contains(x)
 
+    def adf(self, x: Tensor) -> Tensor:
+        """R0 conjunction of ``a``'s ADF and the negated ADF of ``b``."""
+        return r_and(self.a.adf(x), -self.b.adf(x))
+
     def _keep_a(self, x, n, h):  # stepping into a does not enter b
         return ~self.b.contains(x - h * n)
 
@@ -214,6 +220,10 @@ class Union(CSG):
 
     def contains_interior(self, x: np.ndarray) -> np.ndarray:
         return self.a.contains_interior(x) | self.b.contains_interior(x)
+
+    def adf(self, x: Tensor) -> Tensor:
+        """R0 disjunction of the operands' ADFs."""
+        return r_or(self.a.adf(x), self.b.adf(x))
 
     def _keep_a(self, x, n, h):  # stepping out of a does not enter b
         return ~self.b.contains(x + h * n)
@@ -243,6 +253,10 @@ class Intersection(CSG):
 
     def contains_interior(self, x: np.ndarray) -> np.ndarray:
         return self.a.contains_interior(x) & self.b.contains_interior(x)
+
+    def adf(self, x: Tensor) -> Tensor:
+        """R0 conjunction of the operands' ADFs."""
+        return r_and(self.a.adf(x), self.b.adf(x))
 
     def _keep_a(self, x, n, h):  # stepping into a stays in b
         return self.b.contains(x - h * n)

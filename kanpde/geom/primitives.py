@@ -6,6 +6,8 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import torch
+from torch import Tensor
 
 from kanpde.geom.base import (
     Geometry,
@@ -61,6 +63,19 @@ class Box(Geometry):
 
     def sample_interior(self, n: int, method: str = "sobol", seed: Seed = None) -> np.ndarray:
         return self.lo + (self.hi - self.lo) * unit_cube(n, self.dim, method, seed)
+
+    def interval_adfs(self, x: Tensor) -> Tensor:
+        """Per-dimension interval ADFs ``(x_i - lo_i)(hi_i - x_i)/(hi_i - lo_i)``, shape ``(N, dim)``."""
+        lo, hi = torch.as_tensor(self.lo).to(x), torch.as_tensor(self.hi).to(x)
+        return (x - lo) * (hi - x) / (hi - lo)
+
+    def adf(self, x: Tensor) -> Tensor:
+        """The R0 conjunction of the per-dimension interval ADFs (signed; the 1-D interval ADF itself)."""
+        f = self.interval_adfs(x)
+        out = f[:, 0]
+        for i in range(1, self.dim):
+            out = r_and(out, f[:, i])
+        return out
 
     def sample_boundary(self, n: int, method: str = "sobol", seed: Seed = None) -> tuple[np.ndarray, np.ndarray]:
         n = _check_n(n)
@@ -134,6 +149,11 @@ class Disk(Geometry):
     def boundary_distance(self, x: np.ndarray) -> np.ndarray:
         return np.abs(np.linalg.norm(np.asarray(x, dtype=float) - self.center, axis=1) - self.radius)
 
+    def adf(self, x: Tensor) -> Tensor:
+        """``(R^2 - |x - c|^2) / (2R)``: signed, smooth, normalised on the circle."""
+        c = torch.as_tensor(self.center).to(x)
+        return (self.radius**2 - ((x - c) ** 2).sum(1)) / (2 * self.radius)
+
     def sample_interior(self, n: int, method: str = "sobol", seed: Seed = None) -> np.ndarray:
         u = unit_cube(n, 2, method, seed)  # area-preserving polar map keeps low discrepancy
         r, th = self.radius * np.sqrt(u[:, 0]), 2 * np.pi * u[:, 1]
@@ -189,6 +209,23 @@ class Polygon(Geometry):
         t = np.clip(np.sum(p * self._edges[None], -1) / self._lengths[None] ** 2, 0, 1)
         return np.min(np.linalg.norm(p - t[..., None] * self._edges[None], axis=-1), axis=1, initial=np.inf)
 
+    def segment_adfs(self, x: Tensor) -> Tensor:
+        """Unsigned ADF of each edge (Sukumar & Srivastava 2022, trimmed line distance), shape ``(N, edges)``."""
+        v = torch.as_tensor(self.vertices).to(x)
+        e = torch.as_tensor(self._edges).to(x)
+        L = torch.as_tensor(self._lengths).to(x)
+        p = x[:, None, :] - v[None]
+        f = (p[..., 0] * e[:, 1] - p[..., 1] * e[:, 0]) / L  # signed distance to the edge's line
+        c = x[:, None, :] - (v + e / 2)[None]
+        t = ((L / 2) ** 2 - (c * c).sum(-1)) / L  # >= 0 exactly on the disk having the edge as diameter
+        vphi = torch.sqrt(t * t + f**4)
+        return torch.sqrt(f * f + ((vphi - t) / 2) ** 2)
+
+    def adf(self, x: Tensor) -> Tensor:
+        """The R-equivalence (m = 1) of the edge ADFs, signed by membership (> 0 inside)."""
+        s = torch.as_tensor(np.where(self.contains(x.detach().cpu().numpy()), 1.0, -1.0)).to(x)
+        return s * r_equivalence(self.segment_adfs(x))
+
     def _on_boundary(self, x: np.ndarray, tol: float = 1e-10) -> np.ndarray:
         return self.boundary_distance(x) <= tol
 
@@ -201,6 +238,26 @@ class Polygon(Geometry):
 
     def __repr__(self) -> str:
         return f"Polygon({self.vertices.tolist()})"
+
+
+def r_and(a: Tensor, b: Tensor) -> Tensor:
+    """R0 conjunction ``a + b - sqrt(a^2 + b^2)``: > 0 where both are, 0 where one is 0 and the other >= 0."""
+    return a + b - torch.sqrt(a * a + b * b)
+
+
+def r_or(a: Tensor, b: Tensor) -> Tensor:
+    """R0 disjunction ``a + b + sqrt(a^2 + b^2)``: > 0 where either is."""
+    return a + b + torch.sqrt(a * a + b * b)
+
+
+def r_equivalence(phis: Tensor) -> Tensor:
+    """``1 / sum_k 1/phi_k`` of the columns of ``phis`` ``(N, K)``, written without division by zero."""
+    K = phis.shape[1]
+    if K == 1:
+        return phis[:, 0]
+    num = torch.prod(phis, 1)
+    den = sum(torch.prod(phis[:, [j for j in range(K) if j != k]], 1) for k in range(K))
+    return torch.where(den > 0, num / torch.where(den > 0, den, torch.ones_like(den)), torch.zeros_like(num))
 
 
 def LShape() -> Polygon:

@@ -6,7 +6,9 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 from scipy.special import ellipe, gammaln, ndtri
+from torch import Tensor
 
 from kanpde.geom.base import (
     Geometry,
@@ -70,6 +72,12 @@ class Ellipse(Geometry):
             d = np.abs(f - 1) * f / g
         return np.where(g > 0, d, min(self.semi_axes))
 
+    def adf(self, x: Tensor) -> Tensor:
+        """``(1 - |q / semi_axes|^2) * min(semi_axes) / 2`` in the ellipse's own frame ``q``: signed and smooth."""
+        q = (x - torch.as_tensor(self.center).to(x)) @ torch.as_tensor(self._rot).to(x)
+        ax = torch.as_tensor(self.semi_axes).to(x)
+        return (1 - ((q / ax) ** 2).sum(1)) * (float(min(self.semi_axes)) / 2)
+
     def sample_interior(self, n: int, method: str = "sobol", seed: Seed = None) -> np.ndarray:
         u = unit_cube_exact(n, 2, method, seed)  # the polar map of the unit disk, stretched: area-preserving
         r, th = np.sqrt(u[:, 0]), 2 * np.pi * u[:, 1]
@@ -126,6 +134,11 @@ class Ball(Geometry):
 
     def boundary_distance(self, x: np.ndarray) -> np.ndarray:
         return np.abs(np.linalg.norm(np.asarray(x, dtype=float) - self.center, axis=1) - self.radius)
+
+    def adf(self, x: Tensor) -> Tensor:
+        """``(R^2 - |x - c|^2) / (2R)``: signed, smooth, normalised on the sphere."""
+        c = torch.as_tensor(self.center).to(x)
+        return (self.radius**2 - ((x - c) ** 2).sum(1)) / (2 * self.radius)
 
     def _directions(self, u: np.ndarray) -> np.ndarray:
         g = ndtri(np.clip(u, 1e-300, 1 - 1e-16))  # Gaussian vectors have uniformly distributed directions
