@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--max-time", type=float, help="stop training after this many seconds")
     so.add_argument("--hard-constraints", action="store_true",
                     help="satisfy Dirichlet and initial values exactly (u = g + phi * N) instead of as loss terms")
+    so.add_argument("--n-interior", type=int, help="collocation points inside the domain (the pool with --batch-size)")
+    so.add_argument("--batch-size", type=int,
+                    help="train each Adam epoch on a fresh random subset of this many interior points")
+    so.add_argument("--chunk-size", type=int,
+                    help="split larger terms into chunks of this many points in each step (default 8192; memory "
+                         "stays bounded, the gradient is the same)")
     so.add_argument("--log-every", type=int, help="epochs between error evaluations")
     so.add_argument("--plot", metavar="DIR", help="write the solution/error field and the training history here")
     so.add_argument("--save", metavar="FILE", help="save the trained solution (load with kanpde.load)")
@@ -181,7 +187,9 @@ def _cmd_solve(a) -> int:
                             "basis": a.basis, "degree": a.degree, "grid_schedule": a.grid_schedule,
                             "activation": a.activation, "dtype": a.dtype,
                             "device": a.device, "threads": a.threads, "max_time": a.max_time,
-                            "log_every": a.log_every, "hard_constraints": a.hard_constraints or None}.items()
+                            "log_every": a.log_every, "hard_constraints": a.hard_constraints or None,
+                            "n_interior": a.n_interior, "batch_size": a.batch_size,
+                            "chunk_size": a.chunk_size}.items()
           if v is not None}
     if a.dry_run:
         import dataclasses

@@ -119,3 +119,11 @@ def test_solve_dry_run_prints_the_resolved_configuration(capsys):
     assert "KAN[2, 10, 1]" in out and "epochs = 600" in out and f"lbfgs_epochs = {want.lbfgs_epochs!r}" in out
     assert f"optimizer = {want.optimizer!r}" in out
     assert main(["solve", "exp_decay", "--dry-run", "--widths", "2,4,1"]) == 2  # widths that do not fit
+
+
+def test_solve_takes_large_point_set_options(capsys):
+    assert main(["solve", "poisson2d", "--n-interior", "20000", "--batch-size", "5000", "--chunk-size", "2000",
+                 "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "n_interior = 20000" in out and "batch_size = 5000" in out and "chunk_size = 2000" in out
+    assert main(["solve", "poisson2d", "--chunk-size", "0", "--dry-run"]) == 2  # a clear error, not a crash
