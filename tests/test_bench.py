@@ -1,5 +1,6 @@
 """Benchmarks: budget matching, suites, results schema, resume after a killed run, time to accuracy."""
 
+import dataclasses
 import json
 import math
 import os
@@ -252,3 +253,11 @@ def test_problem_subset_runs_then_the_full_suite_resumes_from_it(tmp_path):
     assert sorted(r["problem"] for r in rows) == ["exp_decay", "exp_decay", "poisson1d", "poisson1d"]
     with pytest.raises(ValueError, match="has no problem.*its problems: exp_decay, poisson1d"):
         bench.run(suite, tmp_path, jobs=1, progress=False, problems=["heat1d"])
+
+
+def test_run_keys_ignore_chunking_and_options_at_their_old_defaults():
+    (spec,) = bench.expand({**TINY, "problems": ["exp_decay"], "models": TINY["models"][:1], "seeds": [0]})
+    same = [dataclasses.replace(spec, config={**spec.config, **c}) for c in
+            ({"chunk_size": 4096}, {"hard_constraints": False}, {"threads": 2})]
+    assert all(s.key == spec.key for s in same)
+    assert dataclasses.replace(spec, config={**spec.config, "hard_constraints": True}).key != spec.key

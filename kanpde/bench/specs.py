@@ -40,8 +40,12 @@ from kanpde.suites import SUITES
 __all__ = ["SUITES", "Suite", "RunSpec", "get_suite", "list_suites", "match_mlp", "expand",
            "NOT_KEYED"]
 
-#: keys of TrainConfig that do not change what a run computes (left out of the run key)
-NOT_KEYED = ("progress", "threads", "checkpoint")
+#: keys of TrainConfig that do not change what a run computes (left out of the run key);
+#: ``chunk_size`` changes the gradient by rounding only, like ``threads``
+NOT_KEYED = ("progress", "threads", "checkpoint", "chunk_size")
+#: options added after results were first written: left out of the key at these values, so a
+#: finished run keeps its key (and ``--resume`` keeps it) when a later version adds an option
+KEYED_UNLESS = {"hard_constraints": False}
 
 
 def list_suites() -> list[str]:
@@ -189,7 +193,8 @@ class RunSpec:
     @property
     def key(self) -> str:
         """Hash of everything that determines the run's result (not of threads or progress)."""
-        cfg = {k: v for k, v in self.config.items() if k not in NOT_KEYED}
+        cfg = {k: v for k, v in self.config.items()
+               if k not in NOT_KEYED and not (k in KEYED_UNLESS and v == KEYED_UNLESS[k])}
         blob = json.dumps({"problem": self.problem, "params": self.problem_params, "label": self.label,
                            "model": self.model, "widths": list(self.widths), "kwargs": self.model_kwargs,
                            "config": cfg, "seed": self.seed}, sort_keys=True, default=str)
