@@ -243,7 +243,8 @@ class LinearDerivativeBasis(Basis):
             for _ in range(n):
                 out.append(P)
                 P = P @ D
-            cache.clear()
+            if len(cache) >= 8:  # a few (levels, size, dtype, device) in use at once: forward and backward differ
+                cache.clear()
             cache[key] = torch.stack(out).to(like)
         return cache[key]
 
@@ -257,7 +258,8 @@ class LinearDerivativeBasis(Basis):
             M = torch.zeros(n, nb, nb + 2, dtype=torch.float64)
             for m in range(n):
                 M[m, :, 1 : nb + 1] = P[m].t() * (self.map.scale**m if self.map.kind == "affine" else 1.0)
-            cache.clear()
+            if len(cache) >= 8:
+                cache.clear()
             cache[key] = M.to(like)
         return cache[key]
 
