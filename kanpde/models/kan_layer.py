@@ -71,6 +71,24 @@ _PLAIN = {"silu": nn.functional.silu, "tanh": torch.tanh, "sin": torch.sin, "ide
 ACT_FLOPS = {**MLP._ACT_FLOPS, "identity": 0}
 
 
+def _feature_jet(F: Tensor, T: Tensor, d: int, order: int) -> Tensor:
+    """Jet of the features ``(I, R, N, C)`` from their levels ``F`` ``(I, L, N, C)`` and the input jet ``T``.
+
+    Row 0 is ``F_0``, rows ``1 + k`` are ``F_1 dh_k`` and rows ``1 + d + k`` ``F_2 dh_k^2 + F_1 d2h_k``.
+    """
+    I, _, N, C = F.shape
+    R = T.shape[0]
+    E = F.new_empty(I, R, N, C)
+    E[:, 0] = F[:, 0]
+    if order >= 1:
+        A = T[1 : 1 + d].permute(2, 0, 1).unsqueeze(-1)  # (I, d, N, 1)
+        torch.mul(F[:, 1:2], A, out=E[:, 1 : 1 + d])
+    if order >= 2:
+        torch.mul(F[:, 2:3], A * A, out=E[:, 1 + d :])
+        E[:, 1 + d :].addcmul_(F[:, 1:2], T[1 + d :].permute(2, 0, 1).unsqueeze(-1))
+    return E
+
+
 class _LayerJet(torch.autograd.Function):
     """One KAN layer on a jet, with a hand-written backward pass (first order only).
 
@@ -78,7 +96,10 @@ class _LayerJet(torch.autograd.Function):
     ``sum_i Phi_1 dh`` and ``sum_i Phi_2 dh^2 + Phi_1 d2h``.  The backward pass reuses the next
     level ``Phi_{m+1}`` for the derivative with respect to ``h``, so no basis gradient is formed.
     ``Phi`` comes from dense basis features times the combined weight in one batched product, or
-    from the basis's own fast path (``KANLayer._local_levels``).
+    from the basis's own fast path (``KANLayer._local_levels``).  A dense layer whose input jet
+    needs no gradient (the first layer of a PINN) skips ``Phi``: it forms the jet of its features
+    (:func:`_feature_jet`) and contracts all rows with the weight in one product, so its backward
+    pass is one product too.
     """
 
     @staticmethod
@@ -89,6 +110,14 @@ class _LayerJet(torch.autograd.Function):
         nlev = L + 1 if ctx.needs_input_grad[0] else L
         hT = T[0].t().contiguous()
         local = layer.basis.local(O)
+        if not local and not ctx.needs_input_grad[0]:
+            # an input jet without gradient (the first layer): contract the feature jet with W once
+            E = _feature_jet(layer._feature_levels(hT, L), T, d, order)  # (I, R, N, C)
+            out = torch.bmm(E.view(I, R * N, -1), W).sum(0).view(R, N, O)
+            ctx.save_for_backward(E)
+            ctx.features = True
+            return out
+        ctx.features = False
         if local:
             Phi, saved = layer._local_levels(hT, W, nlev)
         else:
@@ -111,6 +140,13 @@ class _LayerJet(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, G: Tensor):
+        if ctx.features:
+            (E,) = ctx.saved_tensors
+            I, R, N, C = E.shape
+            if not ctx.needs_input_grad[1]:
+                return None, None, None, None, None
+            Gm = G.reshape(1, R * N, -1).expand(I, -1, -1)
+            return None, torch.bmm(E.view(I, R * N, C).transpose(1, 2), Gm), None, None, None
         T, Phi, *saved = ctx.saved_tensors
         d, order = ctx.d, ctx.order
         R, N, I = T.shape
