@@ -183,7 +183,7 @@ class RBFBasis(Basis):
         I, C, O = W.shape
         base = (torch.arange(I, device=W.device) * C + 1).view(I, 1)
         rows = (j0 + base).unsqueeze(-1) + torch.arange(K, device=W.device)  # (I, N, K)
-        idx = (rows.unsqueeze(-1) * O + torch.arange(O, device=W.device)).flatten()
+        idx = (rows.unsqueeze(-1) * O + torch.arange(O, device=W.device)).flatten() if O > 1 else rows.flatten()
         return W.reshape(-1)[idx].view(*j0.shape, K, O), idx
 
     def local_forward(self, x: Tensor, W: Tensor) -> Tensor:
@@ -204,7 +204,7 @@ class RBFBasis(Basis):
         j0, t, K = _window(s, nb)
         oo = self._offsets(K, hT)
         u = t.unsqueeze(-1) - oo
-        e = torch.exp(-u * u)  # (I, N, K)
+        e = u.mul_(u).neg_().exp_()  # (I, N, K)
         opow = torch.stack([oo**q for q in range(nlev)], 0)  # (nlev, K)
         if j0 is None:
             Wq = (W[:, 1 : nb + 1].unsqueeze(2) * opow.t().view(1, K, nlev, 1)).reshape(I, K, nlev * O)
