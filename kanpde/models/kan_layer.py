@@ -13,11 +13,13 @@ path for narrow layers (``basis.local(out)``, the B-spline's per-interval edge p
 asked to evaluate the spline part itself.
 
 Jets (``forward_jet``, see :mod:`kanpde.models.jet`) go through one autograd node per layer with a
-hand-written backward pass.  Rather than stacking ``[E0, E1 dh, E2 dh^2 + E1 d2h]`` for all jet rows
-into one ``(R N, in (n+2))`` product, the layer evaluates each edge function's value and first
-three derivatives, ``Phi_m = phi^(m)_ij(h_i)`` (levels x N x in x out numbers), and assembles the
-jet from them; the backward pass then needs no basis gradients (``dPhi_m/dh = Phi_{m+1}``).  This
-is why the basis contract asks for a fourth level.
+hand-written backward pass.  A layer whose input jet needs a gradient evaluates each edge
+function's value and first three derivatives, ``Phi_m = phi^(m)_ij(h_i)`` (levels x N x in x out
+numbers), and assembles the jet from them; the backward pass then needs no basis gradients
+(``dPhi_m/dh = Phi_{m+1}``).  This is why the basis contract asks for a fourth level.  A dense layer
+whose input jet needs none (the first layer) stacks the feature jet ``[E0, E1 dh, E2 dh^2 + E1 d2h]``
+for all jet rows into one ``(R N, in (n+2))`` product instead, when it has at most two features per
+output (then that product is no larger than the levels).
 """
 
 from __future__ import annotations
