@@ -130,6 +130,16 @@ def test_rbf_window_matches_dense_gaussians_within_documented_tolerance(grid):
         np.testing.assert_allclose(lv[3], ref[3], rtol=1e-12, atol=1e-12 / h**3)
 
 
+def test_rbf_window_propagates_non_finite_inputs():
+    """A diverged input gives NaN on every path instead of an out-of-range window index."""
+    m = _kan("rbf", widths=(2, 3, 1), grid=30)
+    x = torch.tensor([[float("nan"), 0.1], [float("inf"), 0.2], [0.3, 0.4]], dtype=DT)
+    y = m(x)
+    J = m.forward_jet(seed_jet(x, torch.ones(2, dtype=DT), 2), 2, 2)
+    assert y[:2].isnan().all() and y[2].isfinite().all()
+    assert J[:, :2].isnan().all() and J[:, 2].isfinite().all()
+
+
 def test_fourier_matches_direct_sin_cos():
     b = make_basis("fourier", 1, degree=3, grid_range=(0.0, 2.0)).to(DT)
     x = _x(100) + 1  # in [0, 2]: t = x - 1
