@@ -5,6 +5,9 @@ One step = forward (with the Laplacian), loss, backward, Adam step, through the 
 and bsmlp, double-backward autograd for the MLPs).  Steps of all models are interleaved, one step
 of each in turn, so that load from other processes hits them alike; each time is the median of
 `--reps` steps after warm-up, and the ratios (member / MLP of equal parameters) are what to read.
+`--clock cpu` times each step by the CPU time of the (single) computing thread instead of the wall
+clock: on a machine shared with other jobs it leaves out the time the step waits for a core, which
+otherwise dominates the spread (with more than one torch thread, use the wall clock).
 
 Members: KAN[2,10,1] with every basis at its default size (B-spline G=5 k=3, Chebyshev and
 Legendre degree 7, RBF G=7, Fourier 4 frequencies: 10 parameters per edge each), bsmlp, the Fourier-feature MLP (16
@@ -12,7 +15,7 @@ features) and the adaptive-activation MLP, each with the plain MLP[2,h,h,1] whos
 is closest to its own.  `--grids` also times the B-spline and RBF KANs at G = 5, 10, 20, 40
 (interleaved the same way) and reports each time over the G = 5 time.
 
-    python benchmarks/step_time.py --threads 1 --reps 60 --out benchmarks/results/step_time_family.json
+    python benchmarks/step_time.py --threads 1 --reps 60 --clock cpu --out benchmarks/results/step_time_family.json
 
 `--paths 1000,4000,16000` also times the B-spline KAN[2,10,1] and MLP[2,15,15,1] with forward-jet
 derivatives and with double-backward autograd at those point counts (the two derivative paths
@@ -50,7 +53,11 @@ def members() -> dict[str, torch.nn.Module]:
     return out
 
 
-def interleaved(models: dict[str, torch.nn.Module], n: int, reps: int, warmup: int, dtype: str) -> dict[str, float]:
+CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}
+
+
+def interleaved(models: dict[str, torch.nn.Module], n: int, reps: int, warmup: int, dtype: str,
+                clock: str = "wall") -> dict[str, float]:
     """Median seconds per training step of each model on poisson2d with ``n`` interior points."""
     prob = kp.get_problem("poisson2d")
     runs = {}
@@ -59,12 +66,13 @@ def interleaved(models: dict[str, torch.nn.Module], n: int, reps: int, warmup: i
                              dtype=dtype)
         runs[name] = Run(prob, m, cfg, ())
     times: dict[str, list[float]] = {name: [] for name in runs}
+    now = CLOCKS[clock]
     for i in range(reps + warmup):
         for name, run in runs.items():
-            t = time.perf_counter()
+            t = now()
             run.step()
             if i >= warmup:
-                times[name].append(time.perf_counter() - t)
+                times[name].append(now() - t)
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
@@ -110,6 +118,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     ap.add_argument("--grids", default="5,10,20,40", help="grid sizes for the B-spline/RBF cost in G ('' to skip)")
     ap.add_argument("--paths", default="", help="point counts for the jet/autograd table (e.g. 1000,4000,16000)")
+    ap.add_argument("--clock", default="wall", choices=sorted(CLOCKS),
+                    help="time steps by the wall clock or by the computing thread's CPU time")
     ap.add_argument("--out", default=None, help="write the results as JSON here")
     args = ap.parse_args(argv)
 
@@ -124,9 +134,12 @@ def main(argv: list[str] | None = None) -> dict:
         models[name] = m
         models.setdefault(mlp_name, kp.MLP([2, h, h, 1], seed=0))
         pairs[name] = mlp_name
-    t = interleaved(models, args.points, args.reps, args.warmup, args.dtype)
+    if args.clock == "cpu" and args.threads != 1:
+        ap.error(f"--clock cpu times one thread; it needs --threads 1, got {args.threads}")
+    t = interleaved(models, args.points, args.reps, args.warmup, args.dtype, args.clock)
     rows = []
-    print(f"poisson2d, {args.points} points, {args.dtype}, {args.threads} thread(s), median of {args.reps} steps")
+    print(f"poisson2d, {args.points} points, {args.dtype}, {args.threads} thread(s), median of {args.reps} steps, "
+          f"{args.clock} clock")
     print(f"{'member':<28} {'params':>6} {'ms':>7} {'MLP of equal params':<18} {'params':>6} {'ms':>7} {'ratio':>6}")
     for name, mlp_name in pairs.items():
         row = {"member": name, "params": fam[name].count_params(), "ms": t[name] * 1e3, "mlp": mlp_name,
@@ -139,7 +152,7 @@ def main(argv: list[str] | None = None) -> dict:
     grids = [int(g) for g in args.grids.split(",") if g]
     if grids:
         gm = {f"{b} G={G}": kp.KAN([2, 10, 1], basis=b, grid=G, seed=0) for b in ("bspline", "rbf") for G in grids}
-        tg = interleaved(gm, args.points, args.reps, args.warmup, args.dtype)
+        tg = interleaved(gm, args.points, args.reps, args.warmup, args.dtype, args.clock)
         print(f"\n{'basis':<8} " + " ".join(f"{'G=' + str(G):>8}" for G in grids) + "   (ms; ratio to the first)")
         for b in ("bspline", "rbf"):
             base = tg[f"{b} G={grids[0]}"]
@@ -151,7 +164,7 @@ def main(argv: list[str] | None = None) -> dict:
     path_rows = paths([int(p) for p in args.paths.split(",") if p], args.reps, args.warmup, args.dtype)
     torch.set_num_threads(threads)
     result = {"benchmark": "step_time", "problem": "poisson2d", "points": args.points, "dtype": args.dtype,
-              "threads": args.threads, "reps": args.reps, "torch": torch.__version__,
+              "threads": args.threads, "reps": args.reps, "clock": args.clock, "torch": torch.__version__,
               "python": platform.python_version(), "machine": platform.machine(),
               "unit": "ms per step (median)", "rows": rows, "grid_rows": grid_rows,
               "path_rows": path_rows}

@@ -20,6 +20,9 @@ FAMILY = [("bspline", {}), ("chebyshev", {"degree": 6}), ("legendre", {}), ("rbf
           ("chebyshev", {"degree": 3, "input_map": "affine", "grid_range": (-3.0, 3.0)}),
           ("legendre", {"degree": 3, "input_map": "affine", "grid_range": (-3.0, 3.0)})]
 IDS = [f"{b}-{kw.get('input_map', 'default')}" for b, kw in FAMILY]
+#: RBFs evaluated on a window of their nearest centres (both layer paths), checked against autograd
+WINDOWED = [("rbf", {"grid": 30}), ("rbf", {"grid": 30, "widths": (2, 1)})]
+WIDS = ["rbf-G30", "rbf-G30-narrow"]
 
 
 @pytest.fixture(autouse=True)
@@ -104,6 +107,39 @@ def test_rbf_matches_direct_gaussians():
     np.testing.assert_allclose(b.values(x)[:, 0].numpy(), ref[0], rtol=1e-13, atol=1e-15)
 
 
+@pytest.mark.parametrize("grid", [10, 11, 30])
+def test_rbf_window_matches_dense_gaussians_within_documented_tolerance(grid):
+    """Past WINDOW centres only the nearest are evaluated: each level within 8e-14 max(1, |12u - 8u^3|) / h^m."""
+    from kanpde.models.bases.rbf import WINDOW
+
+    b = make_basis("rbf", 1, grid=grid, grid_range=(-2.0, 2.0)).to(DT)
+    assert b.window == min(grid + 1, WINDOW) and WINDOW == 11
+    x = _x(500, span=3.0)
+    xn, c, h = x[:, 0].numpy()[:, None], np.linspace(-2, 2, grid + 1), 4 / grid
+    u = (xn - c) / h
+    e = np.exp(-u * u)
+    ref = [e, -2 * u / h * e, (4 * u * u - 2) / h**2 * e, (12 * u - 8 * u**3) / h**3 * e]
+    lv = _levels(b, x)
+    tol = 8e-14 * np.maximum(1, np.abs(12 * u - 8 * u**3)) + 1e-14
+    for m in range(4):
+        assert (np.abs(lv[m] - ref[m]) * h**m <= tol).all(), m
+    assert (np.abs(b.values(x)[:, 0].numpy() - ref[0]) <= tol).all()
+    nonzero = (lv[0] != 0).sum(1)
+    assert nonzero.max() == min(grid + 1, WINDOW)  # the window, wherever the point is
+    if grid + 1 <= WINDOW:  # no window: the formula to rounding
+        np.testing.assert_allclose(lv[3], ref[3], rtol=1e-12, atol=1e-12 / h**3)
+
+
+def test_rbf_window_propagates_non_finite_inputs():
+    """A diverged input gives NaN on every path instead of an out-of-range window index."""
+    m = _kan("rbf", widths=(2, 3, 1), grid=30)
+    x = torch.tensor([[float("nan"), 0.1], [float("inf"), 0.2], [0.3, 0.4]], dtype=DT)
+    y = m(x)
+    J = m.forward_jet(seed_jet(x, torch.ones(2, dtype=DT), 2), 2, 2)
+    assert y[:2].isnan().all() and y[2].isfinite().all()
+    assert J[:, :2].isnan().all() and J[:, 2].isfinite().all()
+
+
 def test_fourier_matches_direct_sin_cos():
     b = make_basis("fourier", 1, degree=3, grid_range=(0.0, 2.0)).to(DT)
     x = _x(100) + 1  # in [0, 2]: t = x - 1
@@ -133,7 +169,7 @@ def test_levels_match_central_differences_of_values(name):
 
 
 # -- the network on every basis -------------------------------------------------------------------------
-@pytest.mark.parametrize(("basis", "kw"), FAMILY, ids=IDS)
+@pytest.mark.parametrize(("basis", "kw"), FAMILY + WINDOWED, ids=IDS + WIDS)
 @pytest.mark.parametrize("order", [1, 2])
 def test_jets_match_autograd_and_finite_differences(basis, kw, order):
     m = _kan(basis, **kw)
@@ -144,6 +180,11 @@ def test_jets_match_autograd_and_finite_differences(basis, kw, order):
     torch.testing.assert_close(J[0], y, rtol=1e-12, atol=1e-12 * scale)
     g = torch.autograd.grad(y.sum(), x, create_graph=True)[0]
     torch.testing.assert_close(J[1:3, :, 0].t(), g, rtol=1e-10, atol=1e-10 * scale)
+    if (basis, kw) in WINDOWED:  # Gaussians 1/15 wide: differences are too coarse, autograd decides
+        if order == 2:
+            h = [torch.autograd.grad(g[:, i].sum(), x, retain_graph=True)[0][:, i] for i in range(2)]
+            torch.testing.assert_close(J[3:5, :, 0].t(), torch.stack(h, 1), rtol=1e-9, atol=1e-9 * scale)
+        return
     for i in range(2):
         e = torch.zeros(2, dtype=DT)
         e[i] = 1.0
@@ -157,7 +198,7 @@ def test_jets_match_autograd_and_finite_differences(basis, kw, order):
             torch.testing.assert_close(J[3 + i], d2, rtol=1e-3, atol=1e-3 * scale)
 
 
-@pytest.mark.parametrize(("basis", "kw"), FAMILY, ids=IDS)
+@pytest.mark.parametrize(("basis", "kw"), FAMILY + WINDOWED, ids=IDS + WIDS)
 def test_jet_training_gradient_matches_autograd(basis, kw):
     """The hand-written backward passes (dense and narrow-layer paths) give autograd's parameter gradient."""
     m = _kan(basis, **kw)
@@ -172,9 +213,10 @@ def test_jet_training_gradient_matches_autograd(basis, kw):
         torch.testing.assert_close(b, a, rtol=1e-9, atol=1e-9 * (a.abs().max().item() + 1e-12))
 
 
-@pytest.mark.parametrize("basis", ["chebyshev", "legendre", "rbf", "fourier"])
-def test_gradcheck_forward_and_jet(basis):
-    m = _kan(basis, widths=(2, 3, 1))
+@pytest.mark.parametrize(("basis", "kw"), [("chebyshev", {}), ("legendre", {}), ("rbf", {}), ("rbf", {"grid": 16}),
+                                          ("fourier", {})])
+def test_gradcheck_forward_and_jet(basis, kw):
+    m = _kan(basis, widths=(2, 3, 1), **kw)
     x = _x(6, 2, seed=5).requires_grad_(True)
     assert torch.autograd.gradcheck(m, (x,))
     T = seed_jet(x.detach(), torch.ones(2, dtype=DT), 2).requires_grad_(True)
@@ -223,8 +265,9 @@ def test_rbf_refine_keeps_a_smooth_edge_within_documented_tolerance(new_grid):
     assert err[100:301].max() < 5e-3 and err.max() < 0.1
 
 
-def test_rbf_update_grid_moves_centres_onto_the_samples():
-    m = _kan("rbf", widths=(2, 3, 1))
+@pytest.mark.parametrize("grid", [7, 20])
+def test_rbf_update_grid_moves_centres_onto_the_samples(grid):
+    m = _kan("rbf", widths=(2, 3, 1), grid=grid)
     x = _x(300, 2, seed=6) * 0.5 + 0.2  # in [-0.3, 0.7]
     y = m(x)
     m.update_grid(x)

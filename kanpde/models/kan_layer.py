@@ -13,11 +13,13 @@ path for narrow layers (``basis.local(out)``, the B-spline's per-interval edge p
 asked to evaluate the spline part itself.
 
 Jets (``forward_jet``, see :mod:`kanpde.models.jet`) go through one autograd node per layer with a
-hand-written backward pass.  Rather than stacking ``[E0, E1 dh, E2 dh^2 + E1 d2h]`` for all jet rows
-into one ``(R N, in (n+2))`` product, the layer evaluates each edge function's value and first
-three derivatives, ``Phi_m = phi^(m)_ij(h_i)`` (levels x N x in x out numbers), and assembles the
-jet from them; the backward pass then needs no basis gradients (``dPhi_m/dh = Phi_{m+1}``).  This
-is why the basis contract asks for a fourth level.
+hand-written backward pass.  A layer whose input jet needs a gradient evaluates each edge
+function's value and first three derivatives, ``Phi_m = phi^(m)_ij(h_i)`` (levels x N x in x out
+numbers), and assembles the jet from them; the backward pass then needs no basis gradients
+(``dPhi_m/dh = Phi_{m+1}``).  This is why the basis contract asks for a fourth level.  A dense layer
+whose input jet needs none (the first layer) stacks the feature jet ``[E0, E1 dh, E2 dh^2 + E1 d2h]``
+for all jet rows into one ``(R N, in (n+2))`` product instead, when it has at most two features per
+output (then that product is no larger than the levels).
 """
 
 from __future__ import annotations
@@ -36,16 +38,19 @@ __all__ = ["KANLayer", "BASE_ACTIVATIONS", "ACT_FLOPS"]
 
 
 def _silu_levels(h: Tensor, n: int) -> list[Tensor]:
+    # with s = sigmoid(h), q = s (1 - s), a = 1 - 2 s the derivatives are s + h q, q (2 + h a) and
+    # q (a (3 + h a) - 2 h q); fused ops, since this runs on every jet
     s = torch.sigmoid(h)
     out = [h * s]
     if n > 1:
-        q = s - s * s
-        out.append(s + h * q)
+        q = torch.addcmul(s, s, s, value=-1)
+        out.append(torch.addcmul(s, h, q))
     if n > 2:
-        a = 1 - 2 * s
-        out.append(q * (2 + h * a))
+        a = torch.rsub(s, 1, alpha=2)
+        ha = h * a
+        out.append((ha + 2).mul_(q))
     if n > 3:
-        out.append(q * (a * (3 + h * a) - 2 * h * q))
+        out.append(torch.addcmul((ha + 3).mul_(a), h, q, value=-2).mul_(q))
     return out
 
 
@@ -71,6 +76,25 @@ _PLAIN = {"silu": nn.functional.silu, "tanh": torch.tanh, "sin": torch.sin, "ide
 ACT_FLOPS = {**MLP._ACT_FLOPS, "identity": 0}
 
 
+def _feature_jet(F: Tensor, T: Tensor, d: int, order: int) -> Tensor:
+    """Jet of the features ``(R, N, I, C)`` from their levels ``F`` ``(I, L, N, C)`` and the input jet ``T``.
+
+    Row 0 is ``F_0``, rows ``1 + k`` are ``F_1 dh_k`` and rows ``1 + d + k`` ``F_2 dh_k^2 + F_1 d2h_k``.
+    """
+    I, _, N, C = F.shape
+    R = T.shape[0]
+    F = F.permute(1, 2, 0, 3)  # (L, N, I, C), a view
+    E = F.new_empty(R, N, I, C)
+    E[0] = F[0]
+    if order >= 1:
+        A = T[1 : 1 + d].unsqueeze(-1)  # (d, N, I, 1)
+        torch.mul(F[1], A, out=E[1 : 1 + d])
+    if order >= 2:
+        torch.mul(F[2], A * A, out=E[1 + d :])
+        E[1 + d :].addcmul_(F[1], T[1 + d :].unsqueeze(-1))
+    return E
+
+
 class _LayerJet(torch.autograd.Function):
     """One KAN layer on a jet, with a hand-written backward pass (first order only).
 
@@ -78,7 +102,10 @@ class _LayerJet(torch.autograd.Function):
     ``sum_i Phi_1 dh`` and ``sum_i Phi_2 dh^2 + Phi_1 d2h``.  The backward pass reuses the next
     level ``Phi_{m+1}`` for the derivative with respect to ``h``, so no basis gradient is formed.
     ``Phi`` comes from dense basis features times the combined weight in one batched product, or
-    from the basis's own fast path (``KANLayer._local_levels``).
+    from the basis's own fast path (``KANLayer._local_levels``).  A dense layer whose input jet
+    needs no gradient (the first layer of a PINN) and has at most two features per output skips
+    ``Phi``: it forms the jet of its features (:func:`_feature_jet`) and contracts all rows with the
+    weight in one product, so its backward pass is one product too.
     """
 
     @staticmethod
@@ -89,8 +116,30 @@ class _LayerJet(torch.autograd.Function):
         nlev = L + 1 if ctx.needs_input_grad[0] else L
         hT = T[0].t().contiguous()
         local = layer.basis.local(O)
+        if not local and not ctx.needs_input_grad[0] and W.shape[1] <= 2 * O:
+            # an input jet without gradient (the first layer) and few features per output: contract
+            # the jet of the features with W in one product
+            E = _feature_jet(layer._feature_levels(hT, L), T, d, order)  # (R, N, I, C)
+            out = (E.view(R * N, -1) @ W.reshape(-1, O)).view(R, N, O)
+            ctx.save_for_backward(E)
+            ctx.features = True
+            return out
+        ctx.features = False
+        ctx.d, ctx.order, ctx.local, ctx.layer, ctx.wshape = d, order, local, layer, W.shape
         if local:
-            Phi, saved = layer._local_levels(hT, W, nlev)
+            # edge levels P (nlev, O, I, N): every sum over inputs runs over contiguous point rows
+            P, saved = layer._local_levels(hT, W, nlev)
+            AT = T[1:].transpose(1, 2).contiguous()  # (R-1, I, N)
+            outT = T.new_empty(R, O, N)
+            torch.sum(P[0], 1, out=outT[0])
+            if order >= 1:
+                torch.sum(P[1] * AT.unsqueeze(1), 2, out=outT[1:])
+            if order >= 2:
+                dT = AT[:d]
+                outT[1 + d :] += (P[2] * (dT * dT).unsqueeze(1)).sum(2)
+            ctx.save_for_backward(AT, P, *saved)
+            ctx.state = layer.basis.local_state()  # this pass's basis state, even if the grid moves
+            return outT.transpose(1, 2).contiguous()
         else:
             buf = layer._feature_levels(hT, nlev)  # (I, nlev, N, C)
             Phi, saved = torch.bmm(buf.view(I, nlev * N, -1), W).view(I, nlev, N, O), (buf,)
@@ -103,14 +152,20 @@ class _LayerJet(torch.autograd.Function):
             dT = TT[:d]
             out[1 + d :] += (Phi[:, 2] * (dT * dT)).sum(1)
         ctx.save_for_backward(T, Phi, *saved)
-        ctx.d, ctx.order, ctx.local, ctx.layer, ctx.wshape = d, order, local, layer, W.shape
-        # the basis state of this forward pass, even if the grid moves before the backward
-        ctx.state = layer.basis.local_state() if local else None
         return out
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, G: Tensor):
+        if ctx.features:
+            (E,) = ctx.saved_tensors
+            R, N, I, C = E.shape
+            if not ctx.needs_input_grad[1]:
+                return None, None, None, None, None
+            gW = (G.reshape(R * N, -1).t() @ E.view(R * N, I * C)).t()
+            return None, gW.view(I, C, -1), None, None, None
+        if ctx.local:
+            return _local_backward(ctx, G)
         T, Phi, *saved = ctx.saved_tensors
         d, order = ctx.d, ctx.order
         R, N, I = T.shape
@@ -127,11 +182,8 @@ class _LayerJet(torch.autograd.Function):
             torch.sum(G[1 + d :].unsqueeze(1) * (dT * dT), 0, out=gPhi[:, 2])
         gT = gW = None
         if ctx.needs_input_grad[1]:
-            if ctx.local:
-                gW = ctx.layer._local_weight_grad(gPhi, saved, ctx.wshape, ctx.state)
-            else:
-                feats = saved[0][:, :L].reshape(I, L * N, -1)
-                gW = torch.bmm(feats.transpose(1, 2), gPhi.view(I, L * N, O))
+            feats = saved[0][:, :L].reshape(I, L * N, -1)
+            gW = torch.bmm(feats.transpose(1, 2), gPhi.view(I, L * N, O))
         if ctx.needs_input_grad[0]:
             gT = T.new_empty(R, I, N)
             torch.sum((gPhi * Phi[:, 1:]).sum(1), -1, out=gT[0])
@@ -141,6 +193,34 @@ class _LayerJet(torch.autograd.Function):
                 gT[1 : 1 + d] += 2 * TT[:d, ..., 0] * (G[1 + d :].unsqueeze(1) * Phi[:, 2]).sum(-1)
             gT = gT.transpose(1, 2)
         return gT, gW, None, None, None
+
+
+def _local_backward(ctx, G: Tensor) -> tuple:
+    """Backward pass of ``_LayerJet`` on the narrow-layer path, in the edge-major layout ``(L, O, I, N)``."""
+    AT, P, *saved = ctx.saved_tensors
+    d, order = ctx.d, ctx.order
+    R1, I, N = AT.shape
+    L, O = order + 1, P.shape[1]
+    GT = G.transpose(1, 2).contiguous()  # (R, O, N)
+    gP = G.new_empty(L, O, I, N)
+    gP[0] = GT[0].unsqueeze(1)
+    if order >= 1:
+        torch.sum(GT[1:].unsqueeze(2) * AT.unsqueeze(1), 0, out=gP[1])
+    if order >= 2:
+        dT = AT[:d]
+        torch.sum(GT[1 + d :].unsqueeze(2) * (dT * dT).unsqueeze(1), 0, out=gP[2])
+    gT = gW = None
+    if ctx.needs_input_grad[1]:
+        gW = ctx.layer._local_weight_grad(gP, saved, ctx.wshape, ctx.state)
+    if ctx.needs_input_grad[0]:
+        gTT = G.new_empty(R1 + 1, I, N)
+        torch.sum((gP * P[1 : L + 1]).sum(0), 0, out=gTT[0])
+        if order >= 1:
+            torch.sum(GT[1:].unsqueeze(2) * P[1], 1, out=gTT[1:])
+        if order >= 2:
+            gTT[1 : 1 + d] += 2 * AT[:d] * (GT[1 + d :].unsqueeze(2) * P[2]).sum(1)
+        gT = gTT.transpose(1, 2)
+    return gT, gW, None, None, None
 
 
 class KANLayer(SymbolicLayerMixin, nn.Module):
@@ -230,19 +310,20 @@ class KANLayer(SymbolicLayerMixin, nn.Module):
         return buf
 
     def _local_levels(self, hT: Tensor, W: Tensor, nlev: int) -> tuple[Tensor, tuple]:
-        """Edge-function levels ``(in, nlev, N, out)`` at ``hT`` from the basis's fast path."""
+        """Edge-function levels ``(nlev, out, in, N)`` (contiguous) at ``hT`` from the basis's fast path."""
         O, I = W.shape[-1], hT.shape[0]
         A = torch.stack(self._levels(hT, nlev), 0)  # (nlev, I, N)
         Phi, saved = self.basis.local_levels(hT, W, nlev)
-        Phi = torch.addcmul(Phi, A.unsqueeze(1), W[:, 0].t().view(1, O, I, 1))
-        return Phi.permute(2, 0, 3, 1), (*saved, A)
+        P = hT.new_empty(nlev, O, I, hT.shape[1])
+        torch.addcmul(Phi, A.unsqueeze(1), W[:, 0].t().view(1, O, I, 1), out=P)
+        return P, (*saved, A)
 
-    def _local_weight_grad(self, gPhi: Tensor, saved: Sequence[Tensor], wshape: torch.Size, state) -> Tensor:
-        """Gradient of the combined weight for ``_local_levels`` given ``dL/dPhi`` ``(in, L, N, out)``."""
+    def _local_weight_grad(self, gP: Tensor, saved: Sequence[Tensor], wshape: torch.Size, state) -> Tensor:
+        """Gradient of the combined weight for ``_local_levels`` given ``dL/dP`` ``(L, out, in, N)``."""
         *bsaved, A = saved
-        L = gPhi.shape[1]
-        gW = self.basis.local_weight_grad(gPhi, bsaved, wshape, state)
-        gW[:, 0] += (gPhi * A.transpose(0, 1)[:, :L].unsqueeze(-1)).sum((1, 2))
+        L = gP.shape[0]
+        gW = self.basis.local_weight_grad(gP.permute(2, 0, 3, 1), bsaved, wshape, state)
+        gW[:, 0] += (gP * A[:L].unsqueeze(1)).sum((0, 3)).t()
         return gW
 
     def edge_values(self, x: Tensor) -> Tensor:

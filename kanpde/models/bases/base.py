@@ -243,7 +243,8 @@ class LinearDerivativeBasis(Basis):
             for _ in range(n):
                 out.append(P)
                 P = P @ D
-            cache.clear()
+            if len(cache) >= 8:  # a few (levels, size, dtype, device) in use at once: forward and backward differ
+                cache.clear()
             cache[key] = torch.stack(out).to(like)
         return cache[key]
 
@@ -257,7 +258,8 @@ class LinearDerivativeBasis(Basis):
             M = torch.zeros(n, nb, nb + 2, dtype=torch.float64)
             for m in range(n):
                 M[m, :, 1 : nb + 1] = P[m].t() * (self.map.scale**m if self.map.kind == "affine" else 1.0)
-            cache.clear()
+            if len(cache) >= 8:
+                cache.clear()
             cache[key] = M.to(like)
         return cache[key]
 
@@ -271,12 +273,12 @@ class LinearDerivativeBasis(Basis):
         out = torch.einsum("inc,mcd->imnd", self.values_t(g[0]), self.level_matrices(n, hT)).contiguous()
         if self.map.kind == "tanh" and n > 1:
             g1 = g[1].unsqueeze(-1)
-            Q1 = out[:, 1].clone() if n > 2 else out[:, 1]
+            Q1, g11 = out[:, 1], g1 * g1  # levels are overwritten from the top, so Q1, Q2 are read first
             if n > 3:
                 g2, g3 = g[2].unsqueeze(-1), g[3].unsqueeze(-1)
-                out[:, 3] = out[:, 3] * (g1 * g1 * g1) + 3 * out[:, 2] * (g1 * g2) + Q1 * g3
+                out[:, 3].mul_(g11 * g1).addcmul_(out[:, 2], g1 * g2, value=3).addcmul_(Q1, g3)
             if n > 2:
-                out[:, 2] = out[:, 2] * (g1 * g1) + Q1 * g[2].unsqueeze(-1)
+                out[:, 2].mul_(g11).addcmul_(Q1, g[2].unsqueeze(-1))
             out[:, 1] *= g1
         return out
 
