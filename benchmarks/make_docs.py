@@ -5,8 +5,10 @@ Everything comes from the results files committed in ``benchmarks/results/``:
 ================================ ==========================================================
 ``<suite>.jsonl``                a ``kanpde bench <suite>`` run (its ``runs.jsonl``, history columns
                                  rounded as ``DIGITS`` says, all else exact)
-``step_time.json``               ``python benchmarks/step_time.py --out ...``
-``vs_pykan.json``                ``python benchmarks/vs_pykan.py --threads 1 --out ...``
+``step_time.json``               ``python benchmarks/step_time_paths.py --out ...``
+``step_time_family.json``        ``python benchmarks/step_time.py --threads 1 --reps 60 --clock cpu --out ...``
+``vs_pykan.json``                ``python benchmarks/vs_pykan.py --threads 1 --clock cpu --out ...``
+``family.jsonl``                 ``kanpde bench family --out runs/family`` then ``--add runs/family --compact``
 ``kan_accuracy.json``            ``python benchmarks/kan_accuracy.py --seeds 0,1,2 --threads 1 --out ...``
 ``catalog_baseline.json``        ``KANPDE_BASELINE_OUT=... python -m pytest tests/test_catalog.py -m slow -s -q
                                  -k test_mlp_baseline_on_every_problem`` (problems/README.md)
