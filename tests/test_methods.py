@@ -231,3 +231,12 @@ def test_time_marching_needs_time_and_valid_options():
         kp.methods.TimeMarching(tol=-1.0)
     m = kp.methods.TimeMarching(windows=5, every=7, tol=1e-4)
     assert kp.methods.build(m.to_dict()) == m
+
+
+def test_time_marching_can_go_on_in_the_lbfgs_phase():
+    cfg = kp.TrainConfig(epochs=8, optimizer="adam+lbfgs", lbfgs_epochs=6, progress=False, log_every=1,
+                         methods=[kp.methods.TimeMarching(windows=4, every=2, lbfgs=True)])
+    seen = []
+    kp.train(_heat(), kp.MLP([2, 6, 1], seed=0), cfg,
+             callbacks=[lambda e, m, h: seen.append(h.meta["time_window"][1])])
+    assert seen == [0.25, 0.25, 0.25, 0.5, 0.5, 0.75, 0.75, 1.0, 1.0]

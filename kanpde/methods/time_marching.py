@@ -48,7 +48,8 @@ class TimeMarching(Method):
     epochs in a window, or sooner when ``tol`` is given and the mean squared residual of the
     latest evaluation falls below it (after at least ``min_every`` epochs in the window).  The
     window is the whole span once ``windows`` windows are open, and at the latest when L-BFGS
-    starts.  RAD, RAR and Causal work inside the open window.  The window is recorded in
+    starts, unless ``lbfgs=True``: then marching goes on in the L-BFGS phase on the same schedule
+    (each growth restarts L-BFGS, whose curvature pairs belong to the old window).  RAD, RAR and Causal work inside the open window.  The window is recorded in
     ``history.meta["time_window"]`` (and the epoch it opened in ``"time_window_since"``).
     """
 
@@ -56,6 +57,7 @@ class TimeMarching(Method):
     every: int = 500
     tol: float | None = None
     min_every: int = 100
+    lbfgs: bool = False
 
     def __post_init__(self):
         positive_int("TimeMarching", "windows", self.windows)
@@ -63,6 +65,8 @@ class TimeMarching(Method):
         positive_int("TimeMarching", "min_every", self.min_every)
         if self.tol is not None:
             positive("TimeMarching", "tol", self.tol)
+        if not isinstance(self.lbfgs, bool):
+            raise ValueError(f"TimeMarching: lbfgs must be True or False, got {self.lbfgs!r}")
 
     def check(self, problem, model, config):
         if not isinstance(problem.domain, SpaceTime) or problem.residual is None:
@@ -94,7 +98,7 @@ class TimeMarching(Method):
         k = self._index(run)
         if k >= self.windows:
             return
-        if not run.in_adam_phase or run.epoch >= run.config.adam_epochs:
+        if not self.lbfgs and (not run.in_adam_phase or run.epoch >= run.config.adam_epochs):
             self._open(run, self.windows)  # L-BFGS (or its first step) trains on the whole span
             return
         age = run.epoch - run.history.meta[SINCE_KEY]
