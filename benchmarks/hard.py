@@ -144,8 +144,9 @@ def main(argv: list[str] | None = None) -> None:
     specs = [(p, m, v, int(s)) for p in a.problems.split(",") for m in a.models.split(",")
              for v in a.variants.split(",") for s in a.seeds.split(",")]
     for p, m, v, _ in specs:
-        if p not in PROBLEMS or m not in MODELS or v not in VARIANTS:
-            raise SystemExit(f"unknown problem/model/variant {p}/{m}/{v}; known: {PROBLEMS}, {MODELS}, {VARIANTS}")
+        if p not in PROBLEMS or m not in MODELS or (v not in VARIANTS and v not in ablation_variants(p)):
+            raise SystemExit(f"unknown problem/model/variant {p}/{m}/{v}; known: {PROBLEMS}, {MODELS}, {VARIANTS} "
+                             f"and minus-<method> for each method of the problem's budget")
     if a.ablation:
         specs += [(p, m, v, int(s)) for p in a.problems.split(",") if p in ABLATION for m in a.models.split(",")
                   for v in ablation_variants(p) for s in a.seeds.split(",")]
