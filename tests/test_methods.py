@@ -113,8 +113,8 @@ def test_methods_combine_and_are_deterministic(model):
     def go():
         net = kp.MLP([2, 8, 1], seed=0) if model == "mlp" else kp.KAN([2, 4, 1], seed=0)
         cfg = kp.TrainConfig(epochs=30, optimizer="adam", lr=1e-2, progress=False, seed=3, log_every=10,
-                             methods=[kp.methods.RAD(every=10), kp.methods.RBA(), kp.methods.Causal(),
-                                      kp.methods.LRA(every=5)])
+                             methods=[kp.methods.TimeMarching(windows=3, every=8), kp.methods.RAD(every=10),
+                                      kp.methods.RBA(), kp.methods.Causal(), kp.methods.LRA(every=5)])
         return kp.train(_heat(), net, cfg)
 
     a, b = go(), go()
