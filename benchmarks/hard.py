@@ -115,13 +115,16 @@ def table(results: dict[str, dict]) -> str:
 
 
 def ablation_table(results: dict[str, dict]) -> str:
-    """A markdown table: median rel L2 of the recommended budget and of each method removed in turn."""
+    """A markdown table: median rel L2 of the recommended budget, of each method removed in turn (and of
+    ``plus-<Method>`` runs, recorded by hand from tuning: the budget with a method added)."""
     lines = ["| problem | model | variant | methods | rel L2 (median) | seeds |", "|---|---|---|---|---|---|"]
     for p in ABLATION:
         for m in MODELS:
-            for v in ("recommended", *ablation_variants(p), "plain"):
+            added = sorted({r["variant"] for r in results.values()
+                            if r["problem"] == p and r["variant"].startswith("plus-")})
+            for v in ("recommended", *ablation_variants(p), *added, "plain"):
                 rs = [r for r in results.values() if (r["problem"], r["model"], r["variant"]) == (p, m, v)]
-                if rs and any(x["variant"].startswith("minus-") for x in results.values() if x["problem"] == p):
+                if rs:
                     names = ", ".join(x["method"] for x in rs[0]["methods"]) or "none"
                     lines.append(f"| {p} | {m} | {v} | {names} | {statistics.median(r['rel_l2'] for r in rs):.2e} "
                                  f"| {','.join(str(r['seed']) for r in rs)} |")

@@ -49,8 +49,12 @@ class TimeMarching(Method):
     latest evaluation falls below it (after at least ``min_every`` epochs in the window).  The
     window is the whole span once ``windows`` windows are open, and at the latest when L-BFGS
     starts, unless ``lbfgs=True``: then marching goes on in the L-BFGS phase on the same schedule
-    (each growth restarts L-BFGS, whose curvature pairs belong to the old window).  RAD, RAR and Causal work inside the open window.  The window is recorded in
-    ``history.meta["time_window"]`` (and the epoch it opened in ``"time_window_since"``).
+    (each growth restarts L-BFGS, whose curvature pairs belong to the old window).  RAD, RAR and
+    Causal work inside the open window.  The window is recorded in ``history.meta["time_window"]``
+    (and the epoch it opened in ``"time_window_since"``).
+
+    Measured on allen_cahn1d (benchmarks/results/hard_tuning.json): it did not help there within
+    a 300 s CPU budget; its budget trains on the whole span with Causal weighting instead.
     """
 
     windows: int = 10
