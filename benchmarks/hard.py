@@ -8,11 +8,15 @@ measured on the problem's evaluation set after the last epoch, and the time is t
 own (``history.wall_time``, evaluation excluded).  On a busy machine wall time is inflated, so
 the CPU time of the worker (``time.process_time``, includes the evaluations) is recorded too.
 
+The ablation (``--ablation``) adds, for burgers1d and allen_cahn1d, one variant per recommended
+method, ``minus-<Method>``: the recommended budget with that method removed (the rest unchanged).
+
 Resumable: runs already in ``--out`` are skipped; the file is rewritten after every run, by the
 driver alone.  ``--jobs N`` trains N runs at once in worker processes (one thread each).
 
     python benchmarks/hard.py --seeds 0,1,2 --jobs 2 --out benchmarks/results/hard.json \
         --table benchmarks/results/hard.md
+    python benchmarks/hard.py --problems burgers1d,allen_cahn1d --models mlp --seeds 1 --ablation
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ import kanpde as kp
 PROBLEMS = ("burgers1d", "helmholtz2d", "wave1d", "allen_cahn1d", "laplace_lshape", "poisson2d_kan")
 MODELS = ("mlp", "kan")
 VARIANTS = ("plain", "recommended")
+#: problems of the ablation table (each recommended method removed in turn)
+ABLATION = ("burgers1d", "allen_cahn1d")
 #: issue 12's required rel L2 for the MLP with the recommended budget (<= 300 s of training)
 TARGETS = {"burgers1d": 1e-3, "helmholtz2d": 1e-3, "wave1d": 5e-3, "allen_cahn1d": 1e-2, "laplace_lshape": 5e-3,
            "poisson2d_kan": 1e-3}
@@ -42,12 +48,33 @@ def run_key(problem: str, model: str, variant: str, seed: int) -> str:
     return f"{problem}/{model}/{variant}/{seed}"
 
 
+def recommended_methods(problem: str) -> list[dict]:
+    """The training methods of a problem's recommended budget, as plain data."""
+    return [kp.methods.build(m).to_dict() for m in kp.get_problem(problem).budget.get("methods", [])]
+
+
+def ablation_variants(problem: str) -> list[str]:
+    """``minus-<Method>`` for every method of the problem's recommended budget."""
+    return [f"minus-{m['method']}" for m in recommended_methods(problem)]
+
+
+def variant_overrides(problem: str, variant: str) -> dict:
+    """The overrides of the recommended budget that make ``variant``."""
+    if variant == "recommended":
+        return {}
+    if variant == "plain":
+        return {"methods": []}
+    known = ablation_variants(problem)
+    if variant not in known:
+        raise ValueError(f"variant must be one of {VARIANTS} or {known} for {problem}, got {variant!r}")
+    drop = variant.removeprefix("minus-")
+    return {"methods": [m for m in recommended_methods(problem) if m["method"] != drop]}
+
+
 def run_one(problem: str, model: str, variant: str, seed: int) -> dict:
     """Train one run and return its record (plain data)."""
-    if variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    extra = variant_overrides(problem, variant)
     torch.set_num_threads(1)
-    extra = {"methods": []} if variant == "plain" else {}
     cpu0 = time.process_time()
     sol = kp.solve(problem, model=model, seed=seed, threads=1, progress=False, **extra)
     h = sol.history
@@ -87,6 +114,23 @@ def table(results: dict[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def ablation_table(results: dict[str, dict]) -> str:
+    """A markdown table: median rel L2 of the recommended budget, of each method removed in turn (and of
+    ``plus-<Method>`` runs, recorded by hand from tuning: the budget with a method added)."""
+    lines = ["| problem | model | variant | methods | rel L2 (median) | seeds |", "|---|---|---|---|---|---|"]
+    for p in ABLATION:
+        for m in MODELS:
+            added = sorted({r["variant"] for r in results.values()
+                            if r["problem"] == p and r["variant"].startswith("plus-")})
+            for v in ("recommended", *ablation_variants(p), *added, "plain"):
+                rs = [r for r in results.values() if (r["problem"], r["model"], r["variant"]) == (p, m, v)]
+                if rs:
+                    names = ", ".join(x["method"] for x in rs[0]["methods"]) or "none"
+                    lines.append(f"| {p} | {m} | {v} | {names} | {statistics.median(r['rel_l2'] for r in rs):.2e} "
+                                 f"| {','.join(str(r['seed']) for r in rs)} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the missing runs, keep the results file current, and write the table."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -94,6 +138,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--variants", default=",".join(VARIANTS))
     ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--ablation", action="store_true",
+                    help=f"also run each recommended method removed in turn on {', '.join(ABLATION)}")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--out", default="benchmarks/results/hard.json")
     ap.add_argument("--table", default=None, help="also write the markdown table here")
@@ -101,8 +147,12 @@ def main(argv: list[str] | None = None) -> None:
     specs = [(p, m, v, int(s)) for p in a.problems.split(",") for m in a.models.split(",")
              for v in a.variants.split(",") for s in a.seeds.split(",")]
     for p, m, v, _ in specs:
-        if p not in PROBLEMS or m not in MODELS or v not in VARIANTS:
-            raise SystemExit(f"unknown problem/model/variant {p}/{m}/{v}; known: {PROBLEMS}, {MODELS}, {VARIANTS}")
+        if p not in PROBLEMS or m not in MODELS or (v not in VARIANTS and v not in ablation_variants(p)):
+            raise SystemExit(f"unknown problem/model/variant {p}/{m}/{v}; known: {PROBLEMS}, {MODELS}, {VARIANTS} "
+                             f"and minus-<method> for each method of the problem's budget")
+    if a.ablation:
+        specs += [(p, m, v, int(s)) for p in a.problems.split(",") if p in ABLATION for m in a.models.split(",")
+                  for v in ablation_variants(p) for s in a.seeds.split(",")]
     out = Path(a.out)
     data = json.loads(out.read_text()) if out.exists() else {"machine": {}, "runs": {}}
     data["machine"] = {"platform": platform.platform(), "torch": torch.__version__, "threads": 1}
@@ -123,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:
         with ProcessPoolExecutor(a.jobs) as ex:
             for fut in as_completed([ex.submit(run_one, *s) for s in todo]):
                 save(fut.result())
-    md = table(data["runs"])
+    md = table(data["runs"]) + "\n" + ablation_table(data["runs"])
     print(md)
     if a.table:
         Path(a.table).write_text(md)

@@ -25,6 +25,9 @@ _FAMILY_MODELS = [
     {"label": "MLP=flops", "model": "mlp", "match": "KAN bspline", "by": "flops", "depth": 2},
 ]
 
+#: issue 12's hard half of the catalog (benchmarks/hard.py runs the same grid plus the ablation)
+_HARD = ["burgers1d", "helmholtz2d", "wave1d", "allen_cahn1d", "laplace_lshape", "poisson2d_kan"]
+
 SUITES: dict[str, dict] = {
     "quick": {
         "name": "quick",
@@ -103,6 +106,20 @@ SUITES: dict[str, dict] = {
                        "parameters and of equal FLOPs; 3 seeds, each problem's recommended budget",
         "problems": "*",
         "models": _FAMILY_MODELS,
+        "seeds": [0, 1, 2],
+        "train": {},
+        "use_budget": True,
+    },
+    "hard": {
+        "name": "hard",
+        "description": "the six hard problems (burgers1d, helmholtz2d, wave1d, allen_cahn1d, laplace_lshape, "
+                       "poisson2d_kan): the default MLP and KAN of kp.solve, each with its recommended budget "
+                       "(training methods included) and with the same budget and no methods (plain), 3 seeds",
+        "problems": _HARD,
+        "models": [{"label": "MLP", "model": "mlp", "recommended": True},
+                   {"label": "MLP plain", "model": "mlp", "recommended": True, "train": {"methods": []}},
+                   {"label": "KAN", "model": "kan", "recommended": True},
+                   {"label": "KAN plain", "model": "kan", "recommended": True, "train": {"methods": []}}],
         "seeds": [0, 1, 2],
         "train": {},
         "use_budget": True,

@@ -113,8 +113,8 @@ def test_methods_combine_and_are_deterministic(model):
     def go():
         net = kp.MLP([2, 8, 1], seed=0) if model == "mlp" else kp.KAN([2, 4, 1], seed=0)
         cfg = kp.TrainConfig(epochs=30, optimizer="adam", lr=1e-2, progress=False, seed=3, log_every=10,
-                             methods=[kp.methods.RAD(every=10), kp.methods.RBA(), kp.methods.Causal(),
-                                      kp.methods.LRA(every=5)])
+                             methods=[kp.methods.TimeMarching(windows=3, every=8), kp.methods.RAD(every=10),
+                                      kp.methods.RBA(), kp.methods.Causal(), kp.methods.LRA(every=5)])
         return kp.train(_heat(), net, cfg)
 
     a, b = go(), go()
@@ -152,3 +152,91 @@ def test_rad_stops_after_until_and_with_adam_only():
             if not np.array_equal(before, run.loss.points()["pde"]):
                 seen.append(e)
         assert tuple(seen) == epochs, (m, seen)
+
+
+def _window_t(run):
+    return run.loss.points()["pde"][:, -1]
+
+
+def test_time_marching_puts_the_points_in_a_growing_window():
+    """Window k of 4 is [0, k/4]: the points fill it uniformly, and it grows every 3 epochs until whole."""
+    run = _run([kp.methods.TimeMarching(windows=4, every=3)], n_interior=4000)
+    t = _window_t(run)
+    assert len(t) == 4000 and t.min() >= 0.0 and t.max() <= 0.25
+    assert abs(t.mean() - 0.125) < 0.005 and t.max() > 0.24  # uniform on [0, 1/4], not a corner of it
+    ends = []
+    for e in range(1, 13):
+        run.epoch = e
+        run.before_step()
+        ends.append(run.history.meta["time_window"][1])
+        assert _window_t(run).max() <= ends[-1]
+    assert ends == [0.25, 0.25, 0.5, 0.5, 0.5, 0.75, 0.75, 0.75, 1.0, 1.0, 1.0, 1.0]
+    assert abs(_window_t(run).mean() - 0.5) < 0.02 and len(_window_t(run)) == 4000
+
+
+def test_time_marching_grows_when_the_window_loss_is_below_tol():
+    run = _run([kp.methods.TimeMarching(windows=4, every=1000, tol=1e-3, min_every=2)])
+    run.loss.terms(run.model)  # residuals of the first window: far above tol
+    for e in (1, 2, 3):
+        run.epoch = e
+        run.before_step()
+    assert run.history.meta["time_window"][1] == 0.25
+    run = _run([kp.methods.TimeMarching(windows=4, every=1000, tol=1e6, min_every=2)])
+    run.loss.terms(run.model)
+    ends = []
+    for e in (1, 2, 3, 4):
+        run.epoch = e
+        run.before_step()
+        run.loss.terms(run.model)  # the new window's residuals, as a training step would leave them
+        ends.append(run.history.meta["time_window"][1])
+    assert ends == [0.25, 0.5, 0.5, 0.75]  # grows once min_every epochs are spent in a window
+
+
+def test_time_marching_opens_the_whole_span_for_lbfgs():
+    cfg = kp.TrainConfig(epochs=8, optimizer="adam+lbfgs", lbfgs_epochs=4, progress=False, log_every=1,
+                         methods=[kp.methods.TimeMarching(windows=10, every=100)])
+    seen = []
+    kp.train(_heat(), kp.MLP([2, 6, 1], seed=0), cfg,
+             callbacks=[lambda e, m, h: seen.append(list(h.meta["time_window"]))])
+    assert seen[1] == [0.0, 0.1] and seen[4] == [0.0, 0.1] and seen[5:] == [[0.0, 1.0]] * 4
+
+
+def test_rad_and_causal_work_inside_the_time_window(monkeypatch):
+    run = _run([kp.methods.TimeMarching(windows=4, every=100), kp.methods.RAD(every=1, k=1.0, c=0.0),
+                kp.methods.Causal(eps=10.0, slices=4)], n_interior=500)
+    monkeypatch.setattr(run.loss, "residuals_at", lambda model, name, x: x[:, :1].copy())
+    run.epoch = 1
+    run.before_step()  # RAD redraws inside [0, 1/4]; Causal has no residuals of the new points yet
+    t = _window_t(run)
+    assert len(t) == 500 and t.max() <= 0.25 and t.max() > 0.2
+    run.loss.terms(run.model)
+    run.epoch = 2
+    kp.methods.Causal(eps=10.0, slices=4).before_step(run)
+    r2 = (run.loss.last_residuals()["pde"] ** 2).sum(1).numpy()
+    k = np.minimum((t / 0.25 * 4).astype(int), 3)  # the slices divide the window, not [0, 1]
+    L = np.array([r2[k == j].mean() for j in range(4)])
+    w = np.exp(-10.0 * (np.cumsum(L) - L))
+    pw = run.loss.point_weights("pde").numpy()
+    for j in range(4):
+        np.testing.assert_allclose(pw[k == j], w[j] * len(t) / (4 * (k == j).sum()), rtol=1e-12)
+
+
+def test_time_marching_needs_time_and_valid_options():
+    with pytest.raises(ValueError, match="TimeMarching.*no time coordinate"):
+        kp.train(kp.get_problem("poisson2d"), kp.MLP([2, 8, 1]),
+                 kp.TrainConfig(epochs=5, progress=False, methods=[kp.methods.TimeMarching()]))
+    with pytest.raises(ValueError, match="windows must be a positive integer, got 0"):
+        kp.methods.TimeMarching(windows=0)
+    with pytest.raises(ValueError, match="tol must be a positive number"):
+        kp.methods.TimeMarching(tol=-1.0)
+    m = kp.methods.TimeMarching(windows=5, every=7, tol=1e-4)
+    assert kp.methods.build(m.to_dict()) == m
+
+
+def test_time_marching_can_go_on_in_the_lbfgs_phase():
+    cfg = kp.TrainConfig(epochs=8, optimizer="adam+lbfgs", lbfgs_epochs=6, progress=False, log_every=1,
+                         methods=[kp.methods.TimeMarching(windows=4, every=2, lbfgs=True)])
+    seen = []
+    kp.train(_heat(), kp.MLP([2, 6, 1], seed=0), cfg,
+             callbacks=[lambda e, m, h: seen.append(h.meta["time_window"][1])])
+    assert seen == [0.25, 0.25, 0.25, 0.5, 0.5, 0.75, 0.75, 1.0, 1.0]

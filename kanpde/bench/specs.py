@@ -15,7 +15,9 @@ A model entry gives ``hidden`` widths (input and output widths come from the pro
 ``widths``, other constructor arguments (``grid``, ``k``, ``activation``), and ``train``
 overrides for that model only (e.g. a KAN ``grid_schedule``).  An entry with ``match`` is an
 MLP sized so that its parameter count (``by: "params"``) or forward FLOPs (``by: "flops"``)
-is within ``tol`` (10 %) of the model labelled ``match`` on the same problem.
+is within ``tol`` (10 %) of the model labelled ``match`` on the same problem.  An entry with
+``"recommended": true`` takes the widths and options of the problem's budget (its section for
+the model's family), as ``kp.solve`` does for a model given by name.
 
 The training configuration of a run is, in increasing priority: the problem's ``budget``
 (when ``use_budget``), the suite's ``train``, the problem entry's ``train``, the model entry's
@@ -223,14 +225,14 @@ def _final_size(spec: dict, widths: Sequence[int], kwargs: Mapping, train: Mappi
     return count_params(net), count_flops(net)
 
 
-_SPEC_KEYS = {"label", "model", "family", "hidden", "widths", "match", "by", "depth", "tol", "train"}
+_SPEC_KEYS = {"label", "model", "family", "hidden", "widths", "match", "by", "depth", "tol", "train", "recommended"}
 
 
 def expand(suite: str | Mapping | Suite, seeds: Sequence[int] | None = None) -> list[RunSpec]:
     """All runs of a suite, with matched models sized (raises on unknown problems or models)."""
     from kanpde.api import get_problem
     from kanpde.models import DEFAULT_HIDDEN, MODELS
-    from kanpde.resolve import resolve_config
+    from kanpde.resolve import budget_for, resolve_config
 
     s = get_suite(suite)
     seeds = tuple(s.seeds if seeds is None else seeds)
@@ -242,6 +244,10 @@ def expand(suite: str | Mapping | Suite, seeds: Sequence[int] | None = None) -> 
             if m["model"] not in MODELS:
                 raise ValueError(f"unknown model {m['model']!r} in suite {s.name!r}; known: {sorted(MODELS)}")
             kwargs = {k: v for k, v in m.items() if k not in _SPEC_KEYS}
+            if m.get("recommended"):  # the model kp.solve builds by name: the budget's widths and options
+                rec = budget_for(prob, m["model"])[1] if s.use_budget else {}
+                m = {**m, **{k: v for k, v in rec.items() if k in ("widths", "hidden")}}
+                kwargs = {**{k: v for k, v in rec.items() if k not in ("widths", "hidden")}, **kwargs}
             layers = [s.train, pentry.get("train", {}), m.get("train", {})]
             try:  # the one resolution of a run's configuration (budget, layers, seed)
                 base = resolve_config(prob, layers, family=m["model"], use_budget=s.use_budget)

@@ -1,5 +1,5 @@
 """Training methods behind one contract (:mod:`kanpde.methods.base`): adaptive sampling, loss
-balancing, causal weighting, and the KAN's grid and sparsity techniques.
+balancing, causal weighting, time-marching, and the KAN's grid and sparsity techniques.
 
     cfg = kp.TrainConfig(methods=[kp.methods.RAD(every=500), kp.methods.RBA(), kp.methods.Causal(eps=1.0)])
 """
@@ -14,13 +14,14 @@ from kanpde.methods.balancing import LRA, RBA
 from kanpde.methods.base import Method
 from kanpde.methods.causal import Causal
 from kanpde.methods.kan import GridSchedule, GridUpdate, Sparsity
+from kanpde.methods.time_marching import TimeMarching
 
-__all__ = ["Method", "RAD", "RAR", "LRA", "RBA", "Causal", "GridSchedule", "GridUpdate", "Sparsity", "METHODS",
-           "build"]
+__all__ = ["Method", "RAD", "RAR", "LRA", "RBA", "Causal", "TimeMarching", "GridSchedule", "GridUpdate", "Sparsity",
+           "METHODS", "build"]
 
 #: name -> class
-METHODS: dict[str, type[Method]] = {c.__name__: c for c in (RAD, RAR, LRA, RBA, Causal, GridSchedule, GridUpdate,
-                                                             Sparsity)}
+METHODS: dict[str, type[Method]] = {c.__name__: c for c in (RAD, RAR, LRA, RBA, Causal, TimeMarching, GridSchedule,
+                                                             GridUpdate, Sparsity)}
 
 
 def build(spec: Method | Mapping[str, Any] | str) -> Method:

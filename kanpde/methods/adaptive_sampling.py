@@ -8,14 +8,18 @@ from typing import Any
 import numpy as np
 
 from kanpde.methods.base import Method, positive, positive_int
+from kanpde.methods.time_marching import WINDOW_KEY, sample_in_window
 
 __all__ = ["RAD", "RAR"]
 
 
 def _pool_residuals(run: Any, pool: int) -> tuple[np.ndarray, np.ndarray]:
-    """A uniform candidate pool in the domain and ``|residual|`` there (summed over residual columns)."""
-    p = run.problem
-    x = p.domain.sample_interior(pool, "uniform", run.rng)
+    """A uniform candidate pool in the domain (or the open time window) and ``|residual|`` there (summed over
+    residual columns)."""
+    if WINDOW_KEY in run.history.meta:  # time-marching: candidates inside the open time window
+        x = sample_in_window(run, pool)
+    else:
+        x = run.problem.domain.sample_interior(pool, "uniform", run.rng)
     r = run.loss.residuals_at(run.model, "pde", x)
     return x, np.abs(r).sum(1)
 

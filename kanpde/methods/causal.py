@@ -10,6 +10,7 @@ import torch
 
 from kanpde.geometry import Interval, SpaceTime
 from kanpde.methods.base import Method, positive, positive_int
+from kanpde.methods.time_marching import time_window
 
 __all__ = ["Causal"]
 
@@ -21,6 +22,7 @@ class Causal(Method):
     With ``L_k`` the mean squared residual in slice ``k`` (ordered in time), slice ``k`` is
     weighted by ``w_k = exp(-eps * sum_{j<k} L_j)`` (not differentiated), so later times are
     trained only once earlier ones are resolved; the residual term becomes ``mean_k w_k L_k``.
+    With :class:`TimeMarching` the slices divide the open time window.
     Weights follow the latest residuals before each Adam step and are frozen for L-BFGS.
     The minimum slice weight is in ``history.meta["causal_min_weight"]`` at the end.
     """
@@ -44,7 +46,8 @@ class Causal(Method):
         if not run.in_adam_phase or r is None:  # frozen for L-BFGS; or points just replaced
             return
         t = run.loss.points()["pde"][:, -1]
-        lo, hi = run.problem.domain.bbox[0][-1], run.problem.domain.bbox[1][-1]
+        lo, hi = time_window(run) if isinstance(run.problem.domain, SpaceTime) else (
+            run.problem.domain.bbox[0][-1], run.problem.domain.bbox[1][-1])
         k = np.minimum(((t - lo) / (hi - lo) * self.slices).astype(int), self.slices - 1)
         idx = torch.as_tensor(k, device=r.device)
         r2 = (r * r).sum(1)
