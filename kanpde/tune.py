@@ -22,11 +22,27 @@ the problem's budget, then the sampled options, then the budget above, then the 
             log-uniform 1e-4..3e-2, ``optimizer`` adam or adam+lbfgs
 =========== ================================================================================
 
+**Trials in parallel.** Each trial is a :class:`~kanpde.bench.specs.RunSpec` trained by
+:func:`~kanpde.bench.run_one.run_one` under a benchmark executor (``serial``, ``process``,
+``ray``), ``jobs`` at a time.  This process alone talks to the storage, with Optuna's ask/tell
+interface: when a worker frees up it asks the study for the next trial (TPE sees every trial
+told so far), and it tells each result as it arrives.  Workers never open the storage, so a
+SQLite file needs no concurrent writers (SQLite's locking is the weak point of several
+processes calling ``study.optimize`` on one file) and Ray workers on other machines need no
+access to it.  The median rule of Optuna's ``MedianPruner`` runs inside the worker: a trial
+starts with the line "median rel L2 of the complete trials at each logged epoch" (once
+``STARTUP`` = 3 are complete) and stops, pruned, when its best rel L2 so far is above that line
+(with several trials at once, the line is the one known when the trial started).  Its logged
+errors are reported to the study afterwards, so later lines include it.  An interrupted call
+(Ctrl-C) marks its unfinished trials failed; calling again continues the study with new
+trials (a driver killed outright leaves its trials ``RUNNING``, which count as neither).
+
 Needs ``pip install "kanpde[tune]"`` (Optuna).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Callable
@@ -58,6 +74,9 @@ def _mlp_space(trial) -> dict[str, Any]:
 #: model family -> function(optuna trial) -> options (``hidden`` widths, model and training keywords)
 SPACES: dict[str, Callable[[Any], dict[str, Any]]] = {"kan": _kan_space, "mlp": _mlp_space}
 
+#: complete trials before the median rule prunes
+STARTUP = 3
+
 
 def parse_budget(budget: str | int) -> dict[str, Any]:
     """Training overrides for a per-trial budget: ``2000`` (epochs) or ``"60s"`` (seconds of training)."""
@@ -82,16 +101,44 @@ def trial_options(family: str, params: dict[str, Any]) -> dict[str, Any]:
     return SPACES[family](optuna.trial.FixedTrial(params))
 
 
+def _prune_line(study, startup: int = 3) -> tuple[tuple[int, float], ...]:
+    """Per logged epoch, the median rel L2 of the complete trials there (empty before ``startup`` of them)."""
+    import numpy as np
+    from optuna.trial import TrialState
+
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if len(done) < startup:
+        return ()
+    steps = sorted({s for t in done for s in t.intermediate_values})
+    line = []
+    for s in steps:
+        vals = [t.intermediate_values[s] for t in done if math.isfinite(t.intermediate_values.get(s, math.nan))]
+        if vals:
+            line.append((int(s), float(np.median(vals))))
+    return tuple(line)
+
+
 def tune(problem: str | Problem, model: str = "kan", *, trials: int = 20, budget: str | int = "60s",
-         storage: str | None = None, study: str | None = None, seed: int = 0, progress: bool = False):
-    """Run (or continue) an Optuna study of ``model`` on ``problem``; return the ``optuna.Study``."""
+         storage: str | None = None, study: str | None = None, seed: int = 0, progress: bool = False,
+         executor: str = "serial", jobs: int | None = None, address: str | None = None):
+    """Run (or continue) an Optuna study of ``model`` on ``problem``; return the ``optuna.Study``.
+
+    ``executor`` (``"serial"``, ``"process"``, ``"ray"`` with ``address``) runs ``jobs`` trials at
+    once (default: one per core; a local Ray instance gets ``jobs`` CPUs).  This process alone
+    talks to the storage (ask/tell); workers only train (see the module docstring).
+    """
     try:
         import optuna
     except ImportError:
         raise ImportError(INSTALL_HINT) from None
+    from optuna.trial import TrialState
+    from tqdm.auto import tqdm
+
     from kanpde.api import get_problem
-    from kanpde.resolve import resolve
-    from kanpde.train import train
+    from kanpde.bench.driver import cpu_count
+    from kanpde.bench.executors import get_executor
+    from kanpde.bench.specs import RunSpec
+    from kanpde.resolve import resolve_config, split_options
 
     prob = get_problem(problem)
     if model not in SPACES:
@@ -111,28 +158,62 @@ def tune(problem: str | Problem, model: str = "kan", *, trials: int = 20, budget
     # a continued study samples new points: the sampler's seed moves on with the trials already stored
     st = optuna.create_study(storage=storage, study_name=name, direction="minimize", load_if_exists=True,
                              sampler=optuna.samplers.TPESampler(seed=seed + done),
-                             pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0))
+                             pruner=optuna.pruners.MedianPruner(n_startup_trials=STARTUP, n_warmup_steps=0))
     st.set_user_attr("problem", prob.name)
     st.set_user_attr("model", model)
     st.set_user_attr("budget", str(budget))
+    if jobs is None:
+        jobs = 1 if executor == "serial" else cpu_count()
+    jobs = max(1, min(int(jobs), trials))
+    options = {"address": address} if address else {}
+    if executor == "ray" and not address:
+        options["in_flight"] = jobs  # a local instance: no trial waits in a queue while its sampler learns nothing
+    ex = get_executor(executor, jobs, **options)
+    live: dict = {}
 
-    def objective(trial) -> float:
-        opts = SPACES[model](trial)
-        hidden = opts.pop("hidden")
-        run = resolve(prob, model, widths=[prob.d_in, *hidden, prob.d_out], options=opts,
-                      overrides=[{**limits, "progress": False, "threads": 1}], seed=seed)
+    def specs():
+        for _ in range(trials):
+            trial = st.ask()
+            opts = SPACES[model](trial)
+            trial.set_user_attr("options", opts)
+            model_args, train_args = split_options(model, {k: v for k, v in opts.items() if k != "hidden"})
+            cfg = resolve_config(prob, [{**limits, "progress": False, "threads": 1}, train_args], seed=seed,
+                                 family=model)
+            sp = RunSpec(suite=name, problem=prob.name, problem_params={}, label=f"trial {trial.number}",
+                         model=model, family=model, widths=(prob.n_features, *opts["hidden"], prob.d_out),
+                         model_kwargs=model_args, config=cfg.to_dict(), seed=seed, prune_above=_prune_line(st))
+            live[sp.key] = trial
+            yield sp
 
-        def report(epoch, net, hist):
-            if math.isfinite(hist.rel_l2[-1]):
-                trial.report(hist.rel_l2[-1], epoch)
-                if trial.should_prune():
-                    raise optuna.TrialPruned(f"rel L2 {hist.rel_l2[-1]:.2e} at epoch {epoch}")
-
-        sol = train(run.problem, run.model, run.config, callbacks=[report])
-        err = sol.history.rel_l2[-1]
-        trial.set_user_attr("epochs", sol.history.epoch[-1])
-        trial.set_user_attr("wall_time", sol.history.wall_time[-1])
-        return err if math.isfinite(err) else math.inf
-
-    st.optimize(objective, n_trials=trials, catch=(RuntimeError, ValueError))
+    bar = tqdm(total=trials, desc=f"tune {name}", disable=not progress, unit="trial")
+    try:
+        with ex, contextlib.closing(ex.map(specs(), save_model=False)) as got:
+            for rec in got:
+                _tell(st, live.pop(rec["key"]), rec)
+                bar.update(1)
+    finally:  # an interrupted call: its unfinished trials are failed, so the study resumes cleanly
+        bar.close()
+        for trial in live.values():
+            st.tell(trial, state=TrialState.FAIL)
     return st
+
+
+def _tell(study, trial, rec: dict) -> None:
+    """Report a finished trial's logged errors and tell the study its outcome."""
+    from optuna.trial import TrialState
+
+    if rec.get("status") != "ok":
+        trial.set_user_attr("error", str(rec.get("error"))[:500])
+        study.tell(trial, state=TrialState.FAIL)
+        return
+    h = rec["history"]
+    for epoch, err in zip(h["epoch"], h["rel_l2"]):
+        if err is not None and math.isfinite(err):
+            trial.report(err, int(epoch))
+    trial.set_user_attr("epochs", rec["final"]["epochs"])
+    trial.set_user_attr("wall_time", rec["final"]["wall_time"])
+    if rec.get("pruned_at") is not None:
+        study.tell(trial, state=TrialState.PRUNED)
+        return
+    err = rec["final"]["rel_l2"]
+    study.tell(trial, err if err is not None and math.isfinite(err) else math.inf)
