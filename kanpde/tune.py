@@ -165,10 +165,7 @@ def tune(problem: str | Problem, model: str = "kan", *, trials: int = 20, budget
     if jobs is None:
         jobs = 1 if executor == "serial" else cpu_count()
     jobs = max(1, min(int(jobs), trials))
-    options = {"address": address} if address else {}
-    if executor == "ray" and not address:
-        options["in_flight"] = jobs  # a local instance: no trial waits in a queue while its sampler learns nothing
-    ex = get_executor(executor, jobs, **options)
+    ex = get_executor(executor, jobs, **({"address": address} if address else {}))
     live: dict = {}
 
     def specs():

@@ -213,3 +213,19 @@ def test_ctrl_c_keeps_finished_runs_and_stops_the_pool(tmp_path):
     while any(_alive(w) for w in workers) and time.time() - t0 < 30:
         time.sleep(0.1)
     assert not [w for w in workers if _alive(w)], "pool workers outlived the interrupted driver"
+
+
+@pytest.mark.slow
+def test_a_local_ray_instance_with_a_forked_slot_gives_the_serial_numbers_and_shuts_down(tmp_path):
+    pytest.importorskip("ray")
+    import ray
+
+    suite = {**TINY, "seeds": [0, 1, 2]}  # 6 runs: the forked slot and Ray's worker both take some
+    serial = bench.run(suite, tmp_path / "s", executor="serial", progress=False)
+    assert not ray.is_initialized()
+    local = bench.run(suite, tmp_path / "r", executor="ray", jobs=2, progress=False)
+    assert not ray.is_initialized()  # the instance this run started is gone
+    assert _numbers(local) == _numbers(serial) and len(read_jsonl(tmp_path / "r" / "runs.jsonl")) == 6
+    no_slot = bench.run(suite, tmp_path / "n", executor=bench.get_executor("ray", 2, local_slot=False),
+                        progress=False)
+    assert _numbers(no_slot) == _numbers(serial)

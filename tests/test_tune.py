@@ -194,3 +194,15 @@ def test_family_compares_tuned_against_tuned(tmp_path, capsys):
     assert len(again) == 6 and len(read_jsonl(out / "runs.jsonl")) == 6
     assert main(["bench", str(spec), "--tuned", str(tmp_path / "none.db"), "--out", str(out)]) == 2
     assert "none.db" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_trials_run_on_a_local_ray_instance(tmp_path):
+    pytest.importorskip("ray")
+    from kanpde.tune import tune
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    st = tune("exp_decay", "kan", trials=3, budget=10, storage=url, executor="ray", jobs=2)
+    assert [t.state.name for t in st.trials] == ["COMPLETE"] * 3
+    again = tune("exp_decay", "kan", trials=1, budget=10, storage=url, executor="ray", jobs=2)
+    assert len(again.trials) == 4
