@@ -2,8 +2,9 @@
 
 ``kp.tune("poisson2d", "kan", trials=20, budget="60s", storage="sqlite:///runs/tune.db")``
 runs an Optuna study with the TPE sampler and a median pruner fed with the error logged during
-training (rel L2 every ``log_every`` epochs; a trial whose error is worse than the median of
-earlier trials at the same epoch stops).  The study lives in ``storage`` (any Optuna RDB URL:
+training (rel L2 every ``log_every`` epochs; past the first quarter of its epochs, a trial whose
+best error so far is worse than the median of at least three complete trials at the same epoch
+stops).  The study lives in ``storage`` (any Optuna RDB URL:
 a SQLite file here, a SQLAlchemy URL on a cluster) under ``study`` (default
 ``"<problem>-<model>-<budget>"``), so calling again with the same storage continues it.
 
@@ -29,10 +30,14 @@ interface: when a worker frees up it asks the study for the next trial (TPE sees
 told so far), and it tells each result as it arrives.  Workers never open the storage, so a
 SQLite file needs no concurrent writers (SQLite's locking is the weak point of several
 processes calling ``study.optimize`` on one file) and Ray workers on other machines need no
-access to it.  The median rule of Optuna's ``MedianPruner`` runs inside the worker: a trial
-starts with the line "median rel L2 of the complete trials at each logged epoch" (once
-``STARTUP`` = 3 are complete) and stops, pruned, when its best rel L2 so far is above that line
-(with several trials at once, the line is the one known when the trial started).  Its logged
+access to it.  The rule of Optuna's ``MedianPruner(n_startup_trials=3, n_min_trials=3,
+n_warmup_steps=epochs // 4)`` runs inside the worker: a trial starts with the line "median rel
+L2 of the complete trials at each logged epoch" (once ``STARTUP`` = 3 are complete, at epochs
+past the warm-up where ``MIN_TRIALS`` = 3 of them logged one) and stops, pruned, when its best
+rel L2 so far is above that line (with several trials at once, the line is the one known when
+the trial started).  The warm-up and the three-trial minimum matter under a wall-time budget:
+trials then reach different epochs, and a median of the one fast trial that got far would prune
+trials that end better than it.  Its logged
 errors are reported to the study afterwards, so later lines include it.  An interrupted call
 (Ctrl-C) marks its unfinished trials failed; calling again continues the study with new
 trials (a driver killed outright leaves its trials ``RUNNING``, which count as neither).
@@ -74,8 +79,10 @@ def _mlp_space(trial) -> dict[str, Any]:
 #: model family -> function(optuna trial) -> options (``hidden`` widths, model and training keywords)
 SPACES: dict[str, Callable[[Any], dict[str, Any]]] = {"kan": _kan_space, "mlp": _mlp_space}
 
-#: complete trials before the median rule prunes
-STARTUP = 3
+#: complete trials before the median rule prunes; complete trials with an error logged at an epoch to judge there
+STARTUP, MIN_TRIALS = 3, 3
+#: no pruning in the first quarter of a trial's epochs (early errors say little about the last one)
+WARMUP = 0.25
 
 
 def parse_budget(budget: str | int) -> dict[str, Any]:
@@ -101,19 +108,24 @@ def trial_options(family: str, params: dict[str, Any]) -> dict[str, Any]:
     return SPACES[family](optuna.trial.FixedTrial(params))
 
 
-def _prune_line(study, startup: int = 3) -> tuple[tuple[int, float], ...]:
-    """Per logged epoch, the median rel L2 of the complete trials there (empty before ``startup`` of them)."""
+def _prune_line(study, startup: int = STARTUP, min_trials: int = MIN_TRIALS,
+                warmup: int = 0) -> tuple[tuple[int, float], ...]:
+    """Per logged epoch >= ``warmup``, the median rel L2 of the complete trials there (Optuna's median rule).
+
+    Empty before ``startup`` trials are complete; an epoch where fewer than ``min_trials`` of them
+    logged an error has no point on the line.
+    """
     import numpy as np
     from optuna.trial import TrialState
 
     done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if len(done) < startup:
         return ()
-    steps = sorted({s for t in done for s in t.intermediate_values})
+    steps = sorted({s for t in done for s in t.intermediate_values if s >= warmup})
     line = []
     for s in steps:
         vals = [t.intermediate_values[s] for t in done if math.isfinite(t.intermediate_values.get(s, math.nan))]
-        if vals:
+        if len(vals) >= min_trials:
             line.append((int(s), float(np.median(vals))))
     return tuple(line)
 
@@ -146,6 +158,7 @@ def tune(problem: str | Problem, model: str = "kan", *, trials: int = 20, budget
     if not isinstance(trials, int) or trials < 1:
         raise ValueError(f"trials must be a positive integer, got {trials!r}")
     limits = parse_budget(budget)
+    warmup = int(WARMUP * resolve_config(prob, [limits], family=model).epochs)
     name = study or f"{prob.name}-{model}-{budget}"
     if not progress:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -158,7 +171,8 @@ def tune(problem: str | Problem, model: str = "kan", *, trials: int = 20, budget
     # a continued study samples new points: the sampler's seed moves on with the trials already stored
     st = optuna.create_study(storage=storage, study_name=name, direction="minimize", load_if_exists=True,
                              sampler=optuna.samplers.TPESampler(seed=seed + done),
-                             pruner=optuna.pruners.MedianPruner(n_startup_trials=STARTUP, n_warmup_steps=0))
+                             pruner=optuna.pruners.MedianPruner(n_startup_trials=STARTUP, n_min_trials=MIN_TRIALS,
+                                                                n_warmup_steps=warmup))
     st.set_user_attr("problem", prob.name)
     st.set_user_attr("model", model)
     st.set_user_attr("budget", str(budget))
@@ -178,7 +192,8 @@ def tune(problem: str | Problem, model: str = "kan", *, trials: int = 20, budget
                                  family=model)
             sp = RunSpec(suite=name, problem=prob.name, problem_params={}, label=f"trial {trial.number}",
                          model=model, family=model, widths=(prob.n_features, *opts["hidden"], prob.d_out),
-                         model_kwargs=model_args, config=cfg.to_dict(), seed=seed, prune_above=_prune_line(st))
+                         model_kwargs=model_args, config=cfg.to_dict(), seed=seed,
+                         prune_above=_prune_line(st, warmup=warmup))
             live[sp.key] = trial
             yield sp
 

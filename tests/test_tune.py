@@ -120,14 +120,16 @@ def test_the_worker_side_median_rule_agrees_with_optunas_median_pruner():
     from kanpde.tune import _prune_line
 
     rng = random.Random(0)
-    for case in range(20):
-        study = optuna.create_study(pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0))
+    for case in range(30):
+        warmup = rng.choice([0, 15])
+        study = optuna.create_study(pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=warmup,
+                                                                       n_min_trials=3))
         steps = [10, 20, 30]
-        for _ in range(rng.randint(2, 6)):
-            iv = {s: rng.uniform(0, 1) for s in steps if rng.random() < 0.9}
+        for _ in range(rng.randint(2, 7)):
+            iv = {s: rng.uniform(0, 1) for s in steps if rng.random() < 0.7}
             study.add_trial(create_trial(state=TrialState.COMPLETE, value=rng.uniform(0, 1), params={"x": 0.5},
                                          distributions={"x": FloatDistribution(0, 1)}, intermediate_values=iv))
-        line = dict(_prune_line(study))
+        line = dict(_prune_line(study, warmup=warmup))
         trial = study.ask()
         reported = []
         for s in steps:
