@@ -282,6 +282,10 @@ def _cmd_tune(a) -> int:
                   executor=a.executor, jobs=a.jobs, address=a.address)
     except ImportError as e:
         raise UsageError(str(e)) from None
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: finished trials are kept in {storage}; the same command continues the study",
+              file=sys.stderr)
+        return 130
     done = [t for t in st.trials if t.value is not None and t.state.name == "COMPLETE"]
     print(f"study {st.study_name!r} in {storage}: {len(st.trials)} trials ({len(done)} complete)")
     if not done:

@@ -55,7 +55,7 @@ from typing import Any
 
 from kanpde.problem import Problem
 
-__all__ = ["tune", "SPACES", "parse_budget", "trial_options", "INSTALL_HINT"]
+__all__ = ["tune", "SPACES", "parse_budget", "trial_options", "recommended_params", "INSTALL_HINT"]
 
 INSTALL_HINT = 'tuning needs Optuna: pip install "kanpde[tune]" (or pip install "optuna>=3.4")'
 
@@ -106,6 +106,32 @@ def trial_options(family: str, params: dict[str, Any]) -> dict[str, Any]:
     if family not in SPACES:
         raise ValueError(f"no search space for model {family!r}; spaces: {sorted(SPACES)}")
     return SPACES[family](optuna.trial.FixedTrial(params))
+
+
+def recommended_params(problem: Problem, model: str) -> dict[str, Any] | None:
+    """The problem's recommended configuration of ``model`` as trial parameters, or None if the space lacks it."""
+    import optuna
+
+    from kanpde.models import DEFAULT_HIDDEN, build_model
+    from kanpde.resolve import budget_for, resolve_config
+
+    _, mopts = budget_for(problem, model)
+    hidden = list(mopts["widths"][1:-1]) if mopts.get("widths") else list(DEFAULT_HIDDEN.get(model, ()))
+    if not hidden or len(set(hidden)) != 1 or mopts.get("basis", "bspline") != "bspline":
+        return None
+    net = build_model(model, problem.n_features, problem.d_out, [problem.n_features, *hidden, problem.d_out],
+                      **{k: v for k, v in mopts.items() if k != "widths"})
+    cfg = resolve_config(problem, family=model)
+    params = {"depth": len(hidden), "width": hidden[0], "lr": cfg.lr, "optimizer": cfg.optimizer,
+              **{k: mopts.get(k, getattr(net, k, None)) for k in ("grid", "k", "activation")}}
+    trial = optuna.trial.FixedTrial({**params, "activation": params["activation"] or "tanh"})
+    SPACES[model](trial)
+    for name, dist in trial.distributions.items():  # every parameter of the space, inside its range
+        v = params.get(name)
+        inside = (v in dist.choices) if hasattr(dist, "choices") else (v is not None and dist.low <= v <= dist.high)
+        if not inside:
+            return None
+    return {k: params[k] for k in trial.distributions}
 
 
 def _prune_line(study, startup: int = STARTUP, min_trials: int = MIN_TRIALS,
@@ -173,6 +199,10 @@ def tune(problem: str | Problem, model: str = "kan", *, trials: int = 20, budget
                              sampler=optuna.samplers.TPESampler(seed=seed + done),
                              pruner=optuna.pruners.MedianPruner(n_startup_trials=STARTUP, n_min_trials=MIN_TRIALS,
                                                                 n_warmup_steps=warmup))
+    if done == 0 and (rec := recommended_params(prob, model)) is not None:
+        # a new study first measures the recommended configuration under the same budget: the best
+        # trial is then at least as good as the default, compared under the same conditions
+        st.enqueue_trial(rec, user_attrs={"recommended": True}, skip_if_exists=True)
     st.set_user_attr("problem", prob.name)
     st.set_user_attr("model", model)
     st.set_user_attr("budget", str(budget))

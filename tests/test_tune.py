@@ -208,3 +208,16 @@ def test_trials_run_on_a_local_ray_instance(tmp_path):
     assert [t.state.name for t in st.trials] == ["COMPLETE"] * 3
     again = tune("exp_decay", "kan", trials=1, budget=10, storage=url, executor="ray", jobs=2)
     assert len(again.trials) == 4
+
+
+def test_a_new_study_first_measures_the_recommended_default(tmp_path):
+    import kanpde as kp
+    from kanpde.tune import tune
+
+    st = tune("exp_decay", "mlp", trials=2, budget=12, storage=f"sqlite:///{tmp_path / 'd.db'}")
+    first = min(st.trials, key=lambda t: t.number)
+    assert first.user_attrs.get("recommended") is True
+    default = kp.solve("exp_decay", "mlp", epochs=12, threads=1, progress=False)  # kp.solve's own defaults
+    assert first.value == default.history.rel_l2[-1] and st.best_value <= default.history.rel_l2[-1]
+    again = tune("exp_decay", "mlp", trials=1, budget=12, storage=f"sqlite:///{tmp_path / 'd.db'}")
+    assert sum(bool(t.user_attrs.get("recommended")) for t in again.trials) == 1  # not measured twice
