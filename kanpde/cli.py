@@ -301,6 +301,9 @@ def _cmd_tune(a) -> int:
     opts.update(parse_budget(budget))
     flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in opts.items())
     print(f"best: trial {best.number}, rel L2 {best.value:.3e}, params {best.params}")
+    for t in done:
+        if t.user_attrs.get("recommended"):
+            print(f"recommended configuration: trial {t.number}, rel L2 {t.value:.3e} under the same budget")
     print(f"reproduce: kanpde solve {a.problem} --model {a.model} --widths {widths} {flags} --seed {a.seed}")
     return 0
 
