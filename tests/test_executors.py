@@ -50,6 +50,23 @@ def test_resume_after_a_partial_run_under_another_executor(tmp_path):
     assert len({r["key"] for r in read_jsonl(tmp_path / "runs.jsonl")}) == 4
 
 
+def test_runs_that_finish_together_are_all_yielded_and_specs_are_drawn_lazily():
+    specs = bench.expand({**TINY, "seeds": list(range(10)), "train": {"epochs": 1, "log_every": 1}})
+    drawn = []
+
+    def lazily():
+        for sp in specs:
+            drawn.append(sp.key)
+            yield sp
+
+    got = []
+    with bench.get_executor("process", 2) as ex:
+        for rec in ex.map(lazily(), save_model=False):
+            got.append(rec["key"])
+            assert len(drawn) <= len(got) + 2  # never more drawn than finished plus the two running
+    assert sorted(got) == sorted(sp.key for sp in specs)  # 20 one-epoch runs: some may finish two at once
+
+
 def test_executor_names_and_jobs_are_checked():
     with pytest.raises(ValueError, match="known: .*process"):
         bench.get_executor("dask")

@@ -107,12 +107,19 @@ class ProcessExecutor(Executor):
         known = specs if isinstance(specs, Sequence) else [first]  # a lazy iterable: its first spec decides
         jobs = min(self.jobs, len(specs)) if isinstance(specs, Sequence) else self.jobs
         pool = LocalPool(jobs, cuda=any(is_cuda(sp) for sp in known))
+        queue = [first]  # drawn, not yet started
+
+        def draw() -> RunSpec | None:
+            return queue.pop() if queue else next(it, None)
+
         try:
-            pending = {pool.submit(first, save_model, bar)}
-            while pending:
+            pending: set = set()
+            while True:
                 # specs are drawn lazily, one per free worker: a caller may build the next from earlier records
-                while len(pending) < jobs and (sp := next(it, None)) is not None:
+                while len(pending) < jobs and (sp := draw()) is not None:
                     pending.add(pool.submit(sp, save_model, bar))
+                if not pending:  # every spec drawn and finished (several may finish at once)
+                    break
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for f in finished:
                     yield f.result()
