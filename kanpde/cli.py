@@ -116,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--device", help="torch device for every run, e.g. cuda (default: the suite's, cpu)")
     be.add_argument("--dtype", choices=list(DTYPES), help="precision for every run")
     be.add_argument("--epochs", type=int, help="override the epochs of every run (e.g. for a smoke test)")
+    be.add_argument("--tuned", metavar="DB",
+                    help="give each (problem, model family) with an Optuna study in DB (a SQLite file or storage "
+                         "URL written by `kanpde tune`) its best configuration; rows say tuned true/false")
     be.add_argument("--no-plots", action="store_true", help="do not draw figures")
     be.add_argument("--quiet", action="store_true", help="no progress bars or per-run lines")
 
@@ -134,6 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="Optuna RDB URL such as sqlite:///runs/tune.db (default: sqlite:///runs/tune.db)")
     tu.add_argument("--study", help="study name (default: PROBLEM-MODEL-BUDGET)")
     tu.add_argument("--seed", type=int, default=0, help="seed of every trial's training and of the sampler")
+    tu.add_argument("--executor", choices=sorted(EXECUTORS), default="serial",
+                    help="where trials train, --jobs at once: serial (default), process (a local pool), ray (a Ray "
+                         "cluster with --address, or a local instance); only this process writes the storage")
+    tu.add_argument("--jobs", type=int, help="trials at once (default: one per CPU core; 1 for serial)")
+    tu.add_argument("--address", metavar="ADDR", help="ray: address of a running cluster (auto, or HOST:PORT)")
 
     pl = sub.add_parser("plot", help="draw the figures of a results directory or a saved solution",
                         description="Figures of a benchmark results directory: convergence vs epoch and time, "
@@ -243,8 +251,8 @@ def _cmd_bench(a) -> int:
     try:
         res = bench.run(suite, out, executor=executor, address=a.address, seeds=a.seeds, resume=a.resume,
                         problems=a.problems, jobs=a.jobs, threads=a.threads, device=a.device, dtype=a.dtype,
-                        epochs=a.epochs, progress=not a.quiet)
-    except ImportError as e:
+                        epochs=a.epochs, progress=not a.quiet, tuned=a.tuned)
+    except (ImportError, FileNotFoundError) as e:
         raise UsageError(str(e)) from None
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished runs are saved in {out}; continue with "
@@ -256,7 +264,8 @@ def _cmd_bench(a) -> int:
     cmd = " ".join(["kanpde", "bench", a.suite, "--out", str(out)]
                    + (["--seeds", ",".join(map(str, a.seeds))] if a.seeds else [])
                    + (["--problems", ",".join(a.problems)] if a.problems else [])
-                   + (["--epochs", str(a.epochs)] if a.epochs else []))
+                   + (["--epochs", str(a.epochs)] if a.epochs else [])
+                   + (["--tuned", a.tuned] if a.tuned else []))
     bench.write_report(out, suite, res, cmd)
     figs = []
     if not a.no_plots and len(res):
@@ -278,9 +287,16 @@ def _cmd_tune(a) -> int:
         Path("runs").mkdir(exist_ok=True)
     budget = int(a.budget) if a.budget.isdigit() else a.budget
     try:
-        st = tune(a.problem, a.model, trials=a.trials, budget=budget, storage=storage, study=a.study, seed=a.seed)
+        if a.address and a.executor != "ray":
+            raise UsageError(f"--address applies to --executor ray, not {a.executor!r}")
+        st = tune(a.problem, a.model, trials=a.trials, budget=budget, storage=storage, study=a.study, seed=a.seed,
+                  executor=a.executor, jobs=a.jobs, address=a.address)
     except ImportError as e:
         raise UsageError(str(e)) from None
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: finished trials are kept in {storage}; the same command continues the study",
+              file=sys.stderr)
+        return 130
     done = [t for t in st.trials if t.value is not None and t.state.name == "COMPLETE"]
     print(f"study {st.study_name!r} in {storage}: {len(st.trials)} trials ({len(done)} complete)")
     if not done:
@@ -292,10 +308,13 @@ def _cmd_tune(a) -> int:
     from kanpde.tune import parse_budget
 
     prob = get_problem(a.problem)
-    widths = ",".join(map(str, [prob.d_in, *opts.pop("hidden"), prob.d_out]))
+    widths = ",".join(map(str, [prob.n_features, *opts.pop("hidden"), prob.d_out]))
     opts.update(parse_budget(budget))
     flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in opts.items())
     print(f"best: trial {best.number}, rel L2 {best.value:.3e}, params {best.params}")
+    for t in done:
+        if t.user_attrs.get("recommended"):
+            print(f"recommended configuration: trial {t.number}, rel L2 {t.value:.3e} under the same budget")
     print(f"reproduce: kanpde solve {a.problem} --model {a.model} --widths {widths} {flags} --seed {a.seed}")
     return 0
 

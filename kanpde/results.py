@@ -138,7 +138,7 @@ def stopped_by_time(rec: dict) -> bool:
 
 
 # -- tables --------------------------------------------------------------------------------
-_ROW_KEYS = ("key", "suite", "problem", "label", "model", "family", "seed", "n_params", "n_flops")
+_ROW_KEYS = ("key", "suite", "problem", "label", "model", "family", "seed", "n_params", "n_flops", "tuned")
 
 
 def _row(rec: dict) -> dict:

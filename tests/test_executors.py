@@ -50,6 +50,23 @@ def test_resume_after_a_partial_run_under_another_executor(tmp_path):
     assert len({r["key"] for r in read_jsonl(tmp_path / "runs.jsonl")}) == 4
 
 
+def test_runs_that_finish_together_are_all_yielded_and_specs_are_drawn_lazily():
+    specs = bench.expand({**TINY, "seeds": list(range(10)), "train": {"epochs": 1, "log_every": 1}})
+    drawn = []
+
+    def lazily():
+        for sp in specs:
+            drawn.append(sp.key)
+            yield sp
+
+    got = []
+    with bench.get_executor("process", 2) as ex:
+        for rec in ex.map(lazily(), save_model=False):
+            got.append(rec["key"])
+            assert len(drawn) <= len(got) + 2  # never more drawn than finished plus the two running
+    assert sorted(got) == sorted(sp.key for sp in specs)  # 20 one-epoch runs: some may finish two at once
+
+
 def test_executor_names_and_jobs_are_checked():
     with pytest.raises(ValueError, match="known: .*process"):
         bench.get_executor("dask")
@@ -139,7 +156,7 @@ def test_the_bench_package_imports_one_way():
 
     import kanpde.bench as pkg
 
-    order = ["specs", "run_one", "executors", "report", "driver"]  # each may import only those before it
+    order = ["specs", "tuned", "run_one", "executors", "report", "driver"]  # each may import only those before it
     root = Path(pkg.__file__).parent
     for path in [*root.glob("*.py"), *(root / "executors").glob("*.py")]:
         if path.name == "__init__.py" and path.parent == root:
@@ -213,3 +230,19 @@ def test_ctrl_c_keeps_finished_runs_and_stops_the_pool(tmp_path):
     while any(_alive(w) for w in workers) and time.time() - t0 < 30:
         time.sleep(0.1)
     assert not [w for w in workers if _alive(w)], "pool workers outlived the interrupted driver"
+
+
+@pytest.mark.slow
+def test_a_local_ray_instance_with_a_forked_slot_gives_the_serial_numbers_and_shuts_down(tmp_path):
+    pytest.importorskip("ray")
+    import ray
+
+    suite = {**TINY, "seeds": [0, 1, 2]}  # 6 runs: the forked slot and Ray's worker both take some
+    serial = bench.run(suite, tmp_path / "s", executor="serial", progress=False)
+    assert not ray.is_initialized()
+    local = bench.run(suite, tmp_path / "r", executor="ray", jobs=2, progress=False)
+    assert not ray.is_initialized()  # the instance this run started is gone
+    assert _numbers(local) == _numbers(serial) and len(read_jsonl(tmp_path / "r" / "runs.jsonl")) == 6
+    no_slot = bench.run(suite, tmp_path / "n", executor=bench.get_executor("ray", 2, local_slot=False),
+                        progress=False)
+    assert _numbers(no_slot) == _numbers(serial)

@@ -51,6 +51,7 @@ def run(suite: str | Mapping | Suite, out_dir: str | Path | None = None, *, exec
         address: str | None = None, seeds: Sequence[int] | None = None, resume: bool = False,
         jobs: int | None = None, threads: int | None = None, device: str | None = None, dtype: str | None = None,
         epochs: int | None = None, progress: bool = True, problems: Sequence[str] | None = None,
+        tuned: str | Path | Mapping[str, Mapping] | None = None,
         on_result: Callable[[dict, int, int], Any] | None = None) -> Results:
     """Run a suite; write ``runs.jsonl``/``runs.csv``/``summary.csv``/``models/`` to ``out_dir``; return the results.
 
@@ -63,6 +64,10 @@ def run(suite: str | Mapping | Suite, out_dir: str | Path | None = None, *, exec
     train fastest single-threaded, and a run then gives the same bits under every executor).
     ``device``, ``dtype`` and ``epochs`` override the suite's training configuration;
     ``problems`` runs only those of the suite's problems (keys unchanged: a later full run resumes).
+    ``tuned`` (an Optuna storage URL, a SQLite file from ``kanpde tune``, or the table of
+    :func:`kanpde.bench.tuned.best_configs`) gives each (problem, model family) with a study its
+    best configuration (:func:`kanpde.bench.specs.tuned_entry`); rows say ``tuned: true/false``,
+    and ``tuned.json`` in ``out_dir`` keeps the table used.
     """
     from tqdm.auto import tqdm
 
@@ -72,7 +77,12 @@ def run(suite: str | Mapping | Suite, out_dir: str | Path | None = None, *, exec
     over = {k: v for k, v in (("device", device), ("dtype", dtype), ("epochs", epochs)) if v is not None}
     if over:
         s = s.replace(train={**s.train, **over})
-    specs = expand(s, seeds)
+    table = None
+    if tuned is not None:
+        from kanpde.bench.tuned import best_configs
+
+        table = dict(tuned) if isinstance(tuned, Mapping) else best_configs(tuned)
+    specs = expand(s, seeds, tuned=table)
     cores = cpu_count()
     out = Path(out_dir) if out_dir is not None else None
     done: dict[str, dict] = {}
@@ -85,6 +95,8 @@ def run(suite: str | Mapping | Suite, out_dir: str | Path | None = None, *, exec
         elif path.exists() and path.stat().st_size > 0:
             path.rename(out / f"{RUNS}.{datetime.datetime.now():%Y%m%d-%H%M%S}.bak")
         (out / "suite.json").write_text(json.dumps(s.to_dict(), indent=1, default=str))
+        if table is not None:
+            (out / "tuned.json").write_text(json.dumps(table, indent=1, default=str))
     todo = [sp for sp in specs if sp.key not in done]
     if executor is None:
         executor = "process" if min(jobs or cores, len(todo) or 1) > 1 else "serial"

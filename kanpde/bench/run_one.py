@@ -43,7 +43,8 @@ def _base_record(spec: RunSpec) -> dict[str, Any]:
     return {"schema": SCHEMA, "key": spec.key, "status": "ok", "suite": spec.suite, "problem": spec.problem,
             "problem_params": dict(spec.problem_params), "label": spec.label, "model": spec.model,
             "family": spec.family, "widths": list(spec.widths), "model_kwargs": dict(spec.model_kwargs),
-            "match": spec.match, "seed": spec.seed,
+            "match": spec.match, "seed": spec.seed, "tuned": spec.tuned is not None,
+            "tuned_from": dict(spec.tuned) if spec.tuned is not None else None,
             "started": datetime.datetime.now().isoformat(timespec="seconds")}
 
 
@@ -73,6 +74,8 @@ def run_one(spec: RunSpec, *, save_model: bool = True, position: int | None = No
         prob, net, cfg = resolve(get_problem(spec.problem, **spec.problem_params), spec.model, widths=spec.widths,
                                  model_options=spec.model_kwargs, config=TrainConfig.from_dict(spec.config))
         trace: list[int] = []
+        line = dict(spec.prune_above)
+        pruned: list[int] = []
         pbar = tqdm(total=cfg.epochs, desc=f"{spec.problem} {spec.label} s{spec.seed}", leave=False,
                     position=position, disable=(None if bar is None else not bar), dynamic_ncols=True)
 
@@ -80,6 +83,12 @@ def run_one(spec: RunSpec, *, save_model: bool = True, position: int | None = No
             trace.append(count_params(model))
             pbar.update(epoch - pbar.n)
             pbar.set_postfix(rel_l2=f"{hist.rel_l2[-1]:.1e}", refresh=False)
+            if epoch in line:  # the best error so far above the line there: pruned (NaN is never above it)
+                best = min((v for v in hist.rel_l2 if v == v), default=float("nan"))
+                if best > line[epoch]:
+                    pruned.append(epoch)
+                    return True
+            return None
 
         try:
             sol = train(prob, net, cfg, callbacks=[cb])
@@ -91,6 +100,8 @@ def run_one(spec: RunSpec, *, save_model: bool = True, position: int | None = No
                           "wall_time": h.wall_time[-1], "epochs": h.epoch[-1]},
                    diverged=h.diverged, message=h.message, history=h.to_dict(), params_trace=trace,
                    env=_environment(h.meta))
+        if spec.prune_above:
+            rec["pruned_at"] = pruned[0] if pruned else None
         rec["stopped_by_time"] = stopped_by_time({k: rec[k] for k in ("config", "final", "diverged")})
         if save_model:
             rec[SOLUTION_BLOB] = _solution_bytes(sol)

@@ -39,7 +39,7 @@ from typing import Any
 
 from kanpde.suites import SUITES
 
-__all__ = ["SUITES", "Suite", "RunSpec", "get_suite", "list_suites", "match_mlp", "expand",
+__all__ = ["SUITES", "Suite", "RunSpec", "get_suite", "list_suites", "match_mlp", "expand", "tuned_entry",
            "NOT_KEYED"]
 
 #: keys of TrainConfig that do not change what a run computes (left out of the run key);
@@ -191,25 +191,39 @@ class RunSpec:
     match: Mapping[str, Any] | None = None
     #: relative cost estimate (epochs x FLOPs per point x points) to start long runs first; not in the key
     cost: float = 0.0
+    #: where a tuned configuration came from (``study``, ``trial``, ``value``, ``storage``); None: the suite's own
+    tuned: Mapping[str, Any] | None = None
+    #: ``(epoch, rel L2)`` pairs: the run stops (is pruned) when its best rel L2 so far is above the line there
+    prune_above: tuple[tuple[int, float], ...] = ()
 
     @property
     def key(self) -> str:
-        """Hash of everything that determines the run's result (not of threads or progress)."""
+        """Hash of everything that determines the run's result (not of threads or progress).
+
+        A tuned run's key also holds its study and trial, and a pruned trial's its line, so keys of
+        runs without either are those of earlier versions (their results resume).
+        """
         cfg = {k: v for k, v in self.config.items()
                if k not in NOT_KEYED and not (k in KEYED_UNLESS and v == KEYED_UNLESS[k])}
-        blob = json.dumps({"problem": self.problem, "params": self.problem_params, "label": self.label,
-                           "model": self.model, "widths": list(self.widths), "kwargs": self.model_kwargs,
-                           "config": cfg, "seed": self.seed}, sort_keys=True, default=str)
+        what = {"problem": self.problem, "params": self.problem_params, "label": self.label, "model": self.model,
+                "widths": list(self.widths), "kwargs": self.model_kwargs, "config": cfg, "seed": self.seed}
+        if self.tuned is not None:
+            what["tuned"] = {k: self.tuned.get(k) for k in ("study", "trial")}
+        if self.prune_above:
+            what["prune_above"] = [list(p) for p in self.prune_above]
+        blob = json.dumps(what, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict:
         """Plain-data form (JSON), the inverse of :meth:`from_dict`."""
-        return {**dataclasses.asdict(self), "widths": list(self.widths)}
+        return {**dataclasses.asdict(self), "widths": list(self.widths),
+                "prune_above": [list(p) for p in self.prune_above]}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> RunSpec:
         """A run spec from its plain-data form."""
-        return cls(**{**dict(d), "widths": tuple(d["widths"])})
+        line = tuple((int(e), float(v)) for e, v in d.get("prune_above", ()))
+        return cls(**{**dict(d), "widths": tuple(d["widths"]), "prune_above": line})
 
 
 def _final_size(spec: dict, widths: Sequence[int], kwargs: Mapping, train: Mapping) -> tuple[int, int]:
@@ -228,8 +242,46 @@ def _final_size(spec: dict, widths: Sequence[int], kwargs: Mapping, train: Mappi
 _SPEC_KEYS = {"label", "model", "family", "hidden", "widths", "match", "by", "depth", "tol", "train", "recommended"}
 
 
-def expand(suite: str | Mapping | Suite, seeds: Sequence[int] | None = None) -> list[RunSpec]:
-    """All runs of a suite, with matched models sized (raises on unknown problems or models)."""
+def tuned_entry(entry: Mapping[str, Any], best: Mapping[str, Any] | None) -> tuple[dict, dict | None]:
+    """A suite model entry with a study's best configuration applied, and where it came from (None: kept as is).
+
+    ``best`` is one value of :func:`kanpde.bench.tuned.best_configs`: ``options`` (``hidden``
+    widths, model and training keywords of the best trial) and its ``study``/``trial``/``value``.
+    A KAN entry takes it only when its basis is the study's (B-spline unless the options name
+    one), so Chebyshev or Fourier KANs keep their own size.  An entry of its own size takes the
+    hidden widths, model options and training options (``lr``, ``optimizer``, ...); an entry
+    sized by ``match`` keeps its matching (now to the tuned reference) and takes the depth, the
+    model options and the training options.  Epochs and points stay the suite's: every model of
+    a tuned suite trains under the same budget.
+    """
+    from kanpde.resolve import split_options
+
+    if best is None:
+        return dict(entry), None
+    opts = dict(best["options"])
+    default = "bspline" if entry["model"] == "kan" else None
+    if entry.get("basis", default) != opts.get("basis", default):
+        return dict(entry), None
+    hidden = [int(w) for w in opts.pop("hidden")]
+    model_args, train_args = split_options(entry["model"], opts)
+    new = {k: v for k, v in entry.items() if k not in ("hidden", "widths")}
+    new.update(model_args)
+    new["train"] = {**dict(entry.get("train") or {}), **train_args}
+    if entry.get("match") is None:
+        new["hidden"] = hidden
+    else:
+        new["depth"] = len(hidden)
+    return new, {k: best.get(k) for k in ("study", "trial", "value", "storage")}
+
+
+def expand(suite: str | Mapping | Suite, seeds: Sequence[int] | None = None,
+           tuned: Mapping[str, Mapping[str, Any]] | None = None) -> list[RunSpec]:
+    """All runs of a suite, with matched models sized (raises on unknown problems or models).
+
+    ``tuned`` maps ``"PROBLEM/MODEL"`` to a study's best configuration (see
+    :func:`kanpde.bench.tuned.best_configs`); the model entries of a problem without parameters
+    take it as :func:`tuned_entry` says, and their runs carry ``tuned`` (where it came from).
+    """
     from kanpde.api import get_problem
     from kanpde.models import DEFAULT_HIDDEN, MODELS
     from kanpde.resolve import budget_for, resolve_config
@@ -241,6 +293,9 @@ def expand(suite: str | Mapping | Suite, seeds: Sequence[int] | None = None) -> 
         prob = get_problem(pentry["name"], **pentry.get("params", {}))
         sized: dict[str, tuple] = {}
         for m in s.models:
+            source = None
+            if tuned is not None and not pentry.get("params"):
+                m, source = tuned_entry(m, tuned.get(f"{prob.name}/{m['model']}"))
             if m["model"] not in MODELS:
                 raise ValueError(f"unknown model {m['model']!r} in suite {s.name!r}; known: {sorted(MODELS)}")
             kwargs = {k: v for k, v in m.items() if k not in _SPEC_KEYS}
@@ -284,5 +339,5 @@ def expand(suite: str | Mapping | Suite, seeds: Sequence[int] | None = None) -> 
                 runs.append(RunSpec(suite=s.name, problem=prob.name, problem_params=dict(pentry.get("params", {})),
                                     label=m["label"], model=m["model"], family=m.get("family", m["model"]),
                                     widths=tuple(widths), model_kwargs=kwargs, config=cfg.to_dict(),
-                                    seed=int(seed), match=match, cost=cost))
+                                    seed=int(seed), match=match, cost=cost, tuned=source))
     return runs

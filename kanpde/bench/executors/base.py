@@ -3,9 +3,12 @@
 An executor is one small file in ``kanpde/bench/executors/`` with a subclass of
 :class:`Executor`, registered by name in ``EXECUTORS`` (``kanpde/bench/executors/__init__.py``).
 
-What it receives: a list of :class:`~kanpde.bench.specs.RunSpec` (frozen plain data: picklable,
-and ``RunSpec.to_dict`` gives JSON), whose ``config`` already holds the run's ``threads``, and
-``save_model`` (whether records should carry the trained model's bytes).
+What it receives: an iterable of :class:`~kanpde.bench.specs.RunSpec` (frozen plain data:
+picklable, and ``RunSpec.to_dict`` gives JSON), whose ``config`` already holds the run's
+``threads``, and ``save_model`` (whether records should carry the trained model's bytes).  It
+draws specs lazily, no more than it can start (a bounded number in flight), so that a caller
+may build the next spec from the records already yielded (``kp.tune`` asks Optuna for the next
+trial when a worker frees up).
 
 What it returns: :meth:`Executor.map` yields one record per spec, as
 :func:`~kanpde.bench.run_one.run_one` returns it, in the order the runs *finish* (records name
@@ -21,7 +24,7 @@ leaves no process running; records already yielded are kept by the driver.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 
 from kanpde.bench.specs import RunSpec
 
@@ -42,7 +45,7 @@ class Executor(ABC):
         self.jobs = jobs
 
     @abstractmethod
-    def map(self, specs: Sequence[RunSpec], *, save_model: bool = True, bar: bool | None = False) -> Iterator[dict]:
+    def map(self, specs: Iterable[RunSpec], *, save_model: bool = True, bar: bool | None = False) -> Iterator[dict]:
         """Yield one result record per spec, as runs finish."""
 
     def close(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 
 from kanpde.bench.executors.base import Executor
 from kanpde.bench.run_one import run_one
@@ -21,7 +21,7 @@ class SerialExecutor(Executor):
         if jobs != 1:
             raise ValueError(f"the serial executor runs one job at a time, got jobs={jobs}; use 'process' or 'ray'")
 
-    def map(self, specs: Sequence[RunSpec], *, save_model: bool = True, bar: bool | None = False) -> Iterator[dict]:
+    def map(self, specs: Iterable[RunSpec], *, save_model: bool = True, bar: bool | None = False) -> Iterator[dict]:
         """Yield the record of each spec in turn."""
         for sp in specs:
             yield run_one(sp, save_model=save_model, position=1, bar=bar)
