@@ -12,18 +12,18 @@ respect to the physical coordinates.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from kanpde.derivatives import DerivativeContext, Jet, NeedsAutograd
+from kanpde.batch import Batch
+from kanpde.derivatives import NeedsAutograd
 from kanpde.geometry import SAMPLING_METHODS
-from kanpde.hard import HardConstraints, apply_jet
-from kanpde.models.jet import seed_jet
-from kanpde.problem import Problem, as_columns
+from kanpde.hard import HardConstraints
+from kanpde.problem import Problem
+from kanpde.scaling import InputScaling
 from kanpde.unknowns import UnknownSet
 
 __all__ = ["InputScaling", "ResidualLoss", "DERIVATIVE_MODES", "STEP_CHUNK"]
@@ -37,87 +37,6 @@ STEP_CHUNK = 8192
 #: condition kinds whose residual is row by row, so their points can be split into chunks (a periodic
 #: condition pairs rows of its two faces; conditions of other kinds are always evaluated whole)
 ROWWISE_KINDS = ("dirichlet", "neumann", "robin", "initial", "data")
-
-
-class InputScaling:
-    """The fixed input layer in front of every model: the bounding box onto ``[-1, 1]^d``, plus periodic features.
-
-    Each coordinate is mapped by ``z = 2 (x - lo) / (hi - lo) - 1``.  A coordinate listed in
-    ``periodic`` (from ``Periodic(dim, hard=True)``) is fed instead as the two features
-    ``(cos(pi z), sin(pi z))``, so every function of the features has period ``hi - lo`` in it, and
-    the periodic condition (values and all derivatives) holds exactly for any weights.  The model
-    then takes ``d + len(periodic)`` inputs (:attr:`n_features`), in coordinate order, with the two
-    features of a periodic coordinate in its place.  The map has no trainable parameters and is the
-    same for MLP and KAN; derivatives are always taken with respect to ``x``.
-    """
-
-    def __init__(self, lo: np.ndarray, hi: np.ndarray, periodic: tuple[int, ...] = ()):
-        lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
-        self.lo, self.hi = lo, hi
-        self.periodic = tuple(sorted({int(i) for i in periodic}))
-        bad = [i for i in self.periodic if not 0 <= i < len(lo)]
-        if bad:
-            raise ValueError(f"periodic coordinate(s) {bad} out of range for {len(lo)} inputs")
-        self._scale = torch.as_tensor(2.0 / (hi - lo), dtype=torch.float64)
-        self._shift = torch.as_tensor((lo + hi) / 2.0, dtype=torch.float64)
-
-    @property
-    def n_features(self) -> int:
-        """Number of model inputs."""
-        return len(self.lo) + len(self.periodic)
-
-    def scale(self, like: Tensor) -> Tensor:
-        """The per-coordinate factor ``dz/dx`` on ``like``'s dtype and device."""
-        return self._scale.to(like)
-
-    def __call__(self, x: Tensor) -> Tensor:
-        """Map physical points to model inputs."""
-        z = (x - self._shift.to(x)) * self._scale.to(x)
-        if not self.periodic:
-            return z
-        cols = []
-        for i in range(z.shape[1]):
-            if i in self.periodic:
-                cols += [torch.cos(math.pi * z[:, i]), torch.sin(math.pi * z[:, i])]
-            else:
-                cols.append(z[:, i])
-        return torch.stack(cols, 1)
-
-    def jet(self, x: Tensor, order: int) -> Tensor:
-        """The model inputs with their first and pure second derivatives in ``x``, as a jet ``(R, N, F)``."""
-        z = (x - self._shift.to(x)) * self._scale.to(x)
-        if not self.periodic:
-            return seed_jet(z, self.scale(x), order)
-        n, d = z.shape
-        sc = self.scale(x)
-        F = self.n_features
-        rows = x.new_zeros(1 + d * order, n, F)
-        j = 0
-        for i in range(d):
-            if i in self.periodic:
-                w = math.pi * sc[i]
-                c, s = torch.cos(math.pi * z[:, i]), torch.sin(math.pi * z[:, i])
-                rows[0, :, j], rows[0, :, j + 1] = c, s
-                if order >= 1:
-                    rows[1 + i, :, j], rows[1 + i, :, j + 1] = -w * s, w * c
-                if order >= 2:
-                    rows[1 + d + i, :, j], rows[1 + d + i, :, j + 1] = -w * w * c, -w * w * s
-                j += 2
-            else:
-                rows[0, :, j] = z[:, i]
-                if order >= 1:
-                    rows[1 + i, :, j] = sc[i]
-                j += 1
-        return rows
-
-    def to_dict(self) -> dict:
-        """Plain-data form."""
-        return {"lo": self.lo.tolist(), "hi": self.hi.tolist(), "periodic": list(self.periodic)}
-
-    @classmethod
-    def from_dict(cls, d: Mapping) -> InputScaling:
-        """Inverse of :meth:`to_dict`."""
-        return cls(d["lo"], d["hi"], tuple(d.get("periodic", ())))
 
 
 class ResidualLoss:
@@ -168,8 +87,8 @@ class ResidualLoss:
         self._points: list[dict] | None = None
         self._point_weights: dict[str, Tensor] = {}
         self._last: dict[str, Tensor] = {}
-        self._jet_batch: _Batch | None = None
-        self._grad_batch: _Batch | None = None
+        self._jet_batch: Batch | None = None
+        self._grad_batch: Batch | None = None
 
     def _term_names(self) -> list[str]:
         names: list[str] = []
@@ -274,7 +193,7 @@ class ResidualLoss:
             idx = sel[path]
             if not idx:
                 return None
-            return _Batch(self, [self._points[i]["x"] for i in idx], [self.slots[i] for i in idx],
+            return Batch(self, [self._points[i]["x"] for i in idx], [self.slots[i] for i in idx],
                           [self.names[i] for i in idx], grad=path == "autograd", data=[self._points[i] for i in idx])
 
         self._jet_batch, self._grad_batch = batch("jet"), batch("autograd")
@@ -352,7 +271,7 @@ class ResidualLoss:
             idx = [i for i, n in enumerate(self.names) if self.paths[n] == path]
             whole = [i for i in idx if not self._split(i)]
             if whole:
-                b = _Batch(self, [self._points[i]["x"] for i in whole], [self.slots[i] for i in whole],
+                b = Batch(self, [self._points[i]["x"] for i in whole], [self.slots[i] for i in whole],
                            [self.names[i] for i in whole], grad=path == "autograd")
                 b.data = [self._data(i) for i in whole]  # prepared once per set of points, not per step
                 yield b, path == "jet", [None] * len(whole)
@@ -364,13 +283,13 @@ class ResidualLoss:
                     sl = slice(a, a + self.chunk_size)
                     part = {k: v[sl] if isinstance(v, Tensor) and v.dim() and v.shape[0] == len(x) else v
                             for k, v in data.items()}
-                    b = _Batch(self, [x[sl]], [self.slots[i]], [self.names[i]], grad=path == "autograd")
+                    b = Batch(self, [x[sl]], [self.slots[i]], [self.names[i]], grad=path == "autograd")
                     b.data = [part]
                     yield b, path == "jet", [sl]
                     if first_only:
                         break
 
-    def _batch_residuals(self, batch: _Batch, model: nn.Module, jet: bool) -> list[Tensor]:
+    def _batch_residuals(self, batch: Batch, model: nn.Module, jet: bool) -> list[Tensor]:
         try:
             return batch.residuals(model, self.problem, jet, autograd=not jet)
         except NeedsAutograd as e:
@@ -416,7 +335,7 @@ class ResidualLoss:
         self._last.update({n: torch.cat(v) if len(v) > 1 else v[0] for n, v in res.items()})
         return {n: vals[n] for n in self.names}, grads
 
-    def _piece(self, model: nn.Module, batch: _Batch, jet: bool, rows: list, backward: bool,
+    def _piece(self, model: nn.Module, batch: Batch, jet: bool, rows: list, backward: bool,
                params: list[Tensor] | None, vals: dict, res: dict, grads: dict) -> None:
         """Evaluate one piece of :meth:`_pieces`, add its values, residuals and gradients to the running ones."""
         with torch.no_grad() if jet and not backward and params is None else torch.enable_grad():
@@ -462,7 +381,7 @@ class ResidualLoss:
 
     def _evaluate(self, model: nn.Module, name: str, cond, pts: dict, jet: bool) -> Tensor:
         """One term's residual ``(N, k)`` at the points ``pts``, on its derivative path, outside training."""
-        batch = _Batch(self, [pts["x"]], [cond], [name], grad=not jet)
+        batch = Batch(self, [pts["x"]], [cond], [name], grad=not jet)
         with torch.enable_grad() if not jet else torch.no_grad():
             (r,) = batch.residuals(model, self.problem, jet, autograd=not jet, data=[pts])
         return r
@@ -508,58 +427,6 @@ class ResidualLoss:
         terms = self.terms(model)
         total = sum(w * t for w, t in zip(self.weights, terms.values()))
         return total, terms
-
-
-class _Batch:
-    """The points of several terms stacked for one forward pass, on one derivative path."""
-
-    def __init__(self, loss: ResidualLoss, xs: list[np.ndarray], conds: list, names: list[str], grad: bool,
-                 data: list[dict] | None = None):
-        self.loss, self.conds, self.names = loss, conds, names
-        bounds = np.cumsum([0] + [len(x) for x in xs])
-        self.slices = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
-        X = torch.as_tensor(np.concatenate(xs), dtype=loss.dtype, device=loss.device)
-        # on the autograd path every term gets a leaf of its own, so that anything the residual
-        # derives from u (u[:, 1:2], u**2, ...) is differentiable w.r.t. that term's x
-        self.xs = [X[sl].clone().requires_grad_(True) if grad else X[sl] for sl in self.slices]
-        self.X = X
-        self.T0 = None if grad else loss.scaling.jet(X, loss.order)
-        self.GP = None if grad or loss.hard is None else loss.hard.jet(X, loss.order)  # parameter-free: once
-        self.data = None if data is None else self._prepare(data)
-
-    def _prepare(self, pts: list[dict]) -> list[dict]:
-        p, out = self.loss.problem, []
-        for name, c, pt, x in zip(self.names, self.conds, pts, self.xs):
-            try:
-                out.append({} if c is None else c.prepare(p, pt, x.detach()))
-            except ValueError as e:
-                raise ValueError(f"the {name!r} condition of problem {p.name!r}: {e}") from e
-        return out
-
-    def residuals(self, model: nn.Module, problem: Problem, jet: bool, autograd: bool,
-                  data: list[dict] | None = None) -> list[Tensor]:
-        """Each term's residual as an ``(N_term, k)`` tensor."""
-        data = self._prepare(data) if data is not None else self.data
-        loss, d = self.loss, problem.d_in
-        p = loss.unknowns.values() if problem.takes_unknowns else None
-        if jet:
-            T = model.forward_jet(self.T0, d, loss.order)
-            if self.GP is not None:  # the output transform by the product rule, before any context opens
-                T = apply_jet(*self.GP, T, d, loss.order)
-        else:
-            X = torch.cat(self.xs) if len(self.xs) > 1 else self.xs[0]
-            T = model(loss.scaling(X))
-            T = (T if loss.hard is None else loss.hard(X, T)).unsqueeze(0)
-        out = []
-        for name, cond, sl, x, dat in zip(self.names, self.conds, self.slices, self.xs, data):
-            Tp = T[:, sl]
-            u = Tp[0]
-            ctx = DerivativeContext(x, u, Jet(Tp, d, loss.order) if jet else None, autograd=autograd)
-            with ctx:
-                r = problem.call_residual(x, u, p) if cond is None else cond.residual(x, u, dat)
-            n = x.shape[0] if cond is None else cond.n_rows(x.shape[0])
-            out.append(as_columns(r, n, problem.name, name))
-        return out
 
 
 def _positive(name: str, value: int | None, default: int) -> int:
