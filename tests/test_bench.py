@@ -251,6 +251,8 @@ def test_problem_subset_runs_then_the_full_suite_resumes_from_it(tmp_path):
     rows = read_jsonl(tmp_path / "runs.jsonl")
     assert (tmp_path / "runs.jsonl").read_text().startswith(first)  # the subset's runs were kept, not redone
     assert sorted(r["problem"] for r in rows) == ["exp_decay", "exp_decay", "poisson1d", "poisson1d"]
+    # the subset's runs keep their place in the whole suite: poisson1d comes after exp_decay
+    assert {r["problem"]: r["order"] for r in rows} == {"exp_decay": 1, "poisson1d": 3}
     with pytest.raises(ValueError, match="has no problem.*its problems: exp_decay, poisson1d"):
         bench.run(suite, tmp_path, jobs=1, progress=False, problems=["heat1d"])
 

@@ -71,7 +71,7 @@ def run(suite: str | Mapping | Suite, out_dir: str | Path | None = None, *, exec
     """
     from tqdm.auto import tqdm
 
-    s = get_suite(suite)
+    s = full = get_suite(suite)
     if problems:
         s = s.only(problems)
     over = {k: v for k, v in (("device", device), ("dtype", dtype), ("epochs", epochs)) if v is not None}
@@ -109,7 +109,9 @@ def run(suite: str | Mapping | Suite, out_dir: str | Path | None = None, *, exec
     if name != "serial":  # longest first: the last run to start is a short one, so workers finish together
         todo.sort(key=lambda sp: -sp.cost)
     records = {k: done[k] for k in (sp.key for sp in specs) if k in done}
-    order = {sp.key: i for i, sp in enumerate(specs)}
+    # positions in the whole suite, so runs of several --problems subsets merge into its order
+    order = {sp.key: i for i, sp in enumerate(expand(full.replace(train=s.train), seeds, tuned=table)
+                                              if problems else specs)}
     ex = get_executor(executor, jobs, **({"address": address} if address is not None else {}))
 
     overall = tqdm(total=len(specs), initial=len(specs) - len(todo), desc=f"suite {s.name}", position=0,
