@@ -96,6 +96,16 @@ def verdict_report(suite: str) -> Callable[[Path], str]:
     return make
 
 
+def ratios_report(suite: str) -> Callable[[Path], str]:
+    """Per problem of a committed suite: each model's median rel L2 over the equal-params MLP's."""
+    def make(root: Path) -> str:
+        from kanpde.verdict import format_ratios, ratios
+
+        return format_ratios(ratios(load_suite(root, suite)))
+
+    return make
+
+
 def _best(row: dict, model: str) -> float:
     return min(row[f"{model}_jet"], row[f"{model}_autograd"])
 
@@ -294,6 +304,9 @@ def block_maker(name: str) -> Callable[[Path], str]:
         return BLOCKS[name]
     if name.endswith("-verdict"):
         return verdict_report(name[: -len("-verdict")])
+    if name.endswith("-ratios"):
+        return ratios_report(name[: -len("-ratios")])
     if name.endswith("-report"):
         return suite_report(name[: -len("-report")])
-    raise ValueError(f"unknown make_docs block {name!r}; known: {sorted(BLOCKS)}, <suite>-report and <suite>-verdict")
+    raise ValueError(f"unknown make_docs block {name!r}; known: {sorted(BLOCKS)}, <suite>-report, "
+                     f"<suite>-verdict and <suite>-ratios")

@@ -23,7 +23,7 @@ import numpy as np
 
 from kanpde.results import Results
 
-__all__ = ["verdict", "format_verdict"]
+__all__ = ["verdict", "format_verdict", "ratios", "format_ratios"]
 
 
 def _stats(rows: Sequence[dict]) -> tuple[float, float, float, int]:
@@ -112,3 +112,35 @@ def format_verdict(rows: Sequence[dict], markdown: bool = True) -> str:
     width = [max(len(h), *(len(row[i]) for row in body)) if body else len(h) for i, h in enumerate(head)]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, width, strict=True)).rstrip()
                      for row in [head, ["-" * w for w in width], *body])
+
+
+def ratios(results: Results, mlp_label: str | None = None) -> list[dict]:
+    """Per problem: each label's median rel L2 divided by the equal-params MLP's (below 1: more accurate)."""
+    if mlp_label is None:
+        mlp_label = next((r["label"] for r in results if r["model"] == "mlp" and r["match_by"] == "params"), "")
+    out = []
+    for prob in results.problems():
+        runs = [r for r in results if r["problem"] == prob and not r["stopped_by_time"]]
+        ref = [r for r in runs if r["label"] == mlp_label]
+        if not ref:
+            continue
+        m = _stats(ref)[0]
+        row = {"problem": prob, "mlp_rel_l2": m}
+        for lab in dict.fromkeys(r["label"] for r in runs):
+            if lab != mlp_label:
+                v = _stats([r for r in runs if r["label"] == lab])[0]
+                row[lab] = v / m if m > 0 and math.isfinite(m) else math.nan
+        out.append(row)
+    return out
+
+
+def format_ratios(rows: Sequence[dict]) -> str:
+    """The ratio rows as a Markdown table, with a last line counting where each label is ahead."""
+    labels = list(dict.fromkeys(k for r in rows for k in r if k not in ("problem", "mlp_rel_l2")))
+    head = ["problem", "equal-params MLP rel L2", *labels]
+    body = [[r["problem"], _e(r["mlp_rel_l2"]), *(f"{r[lab]:.2g}" if math.isfinite(r.get(lab, math.nan)) else "—"
+                                                 for lab in labels)] for r in rows]
+    ahead = [f"{sum(1 for r in rows if r.get(lab, math.inf) < 1)} of {len(rows)}" for lab in labels]
+    body.append(["**ahead of the MLP on**", "", *ahead])
+    return "\n".join(["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+                     + ["| " + " | ".join(row) + " |" for row in body])

@@ -51,3 +51,14 @@ def test_a_diverged_seed_counts_as_never_and_the_mlp_can_win_clearly():
     assert row["winner"] == "MLP=params" and row["clear"] is True
     assert row["runner_up_rel_l2"] == 2e-2 and math.isinf(row["runner_up_max"])
     assert row["kan_vs_mlp"] == "MLP=params (clear)" and row["kan_over_mlp"] == pytest.approx(100.0)
+
+
+def test_ratios_divide_each_median_by_the_equal_params_mlp_and_count_where_ahead():
+    from kanpde.verdict import format_ratios, ratios
+
+    res = _suite({("p", "KAN bspline", "kan"): [1e-3, 2e-3, 3e-3], ("p", "MLP=params", "mlp"): [4e-3, 5e-3, 6e-3],
+                  ("q", "KAN bspline", "kan"): [1e-2, 2e-2, 3e-2], ("q", "MLP=params", "mlp"): [1e-2, 1e-2, 1e-2]})
+    p, q = ratios(res)
+    assert p["KAN bspline"] == pytest.approx(0.4) and q["KAN bspline"] == pytest.approx(2.0)
+    assert p["mlp_rel_l2"] == 5e-3
+    assert "| **ahead of the MLP on** |  | 1 of 2 |" in format_ratios([p, q])
