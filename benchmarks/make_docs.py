@@ -64,7 +64,8 @@ FIGURES = (("quick", "convergence"), ("quick", "error_vs_params"), ("decay_study
 #: suites whose summary and verdict are also written as CSV: docs/<suite>_summary.csv, docs/<suite>_verdict.csv
 CSV_SUITES = ("family",)
 #: history rows kept per run by ``--add --compact`` (log-spaced in epoch, the last one always kept;
-#: the per-term loss and weight columns are dropped)
+#: the per-term loss and weight columns and the run's meta are dropped, values keep 4 digits;
+#: the exact final numbers stay in each record's ``final``)
 COMPACT_ROWS = 12
 #: config keys kept by ``--compact`` (what the tables read); the run key still hashes the full config
 COMPACT_CONFIG = ("epochs", "optimizer", "lr", "lbfgs_epochs", "dtype", "device", "methods", "max_time", "seed")
@@ -178,7 +179,8 @@ def _compact(rec: dict) -> dict:
                 return {k: thin(x) for k, x in v.items()}
             return [v[i] for i in keep] if isinstance(v, list) and len(v) == n else v
 
-        hist = {k: thin(v) for k, v in hist.items() if k not in ("terms", "weights")}
+        hist = {k: thin(v) for k, v in hist.items() if k not in ("terms", "weights", "meta")}
+        hist = {k: v if k == "epoch" else _round(v) for k, v in hist.items()}  # the finals are in ``final``
     cfg = {k: v for k, v in (rec.get("config") or {}).items() if k in COMPACT_CONFIG}
     out = dict(rec, history=hist, config=cfg)
     out.pop("params_trace", None)

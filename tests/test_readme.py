@@ -134,7 +134,7 @@ def test_compact_add_keeps_the_final_numbers_and_a_short_log_spaced_history(tmp_
     for i in range(len(small)):
         h, g = small.history(i), full.history(i)
         assert len(h.epoch) <= md.COMPACT_ROWS + 2 and h.epoch[-1] == g.epoch[-1] and h.epoch[0] == g.epoch[0]
-        assert h.rel_l2[-1] == g.rel_l2[-1]
+        assert h.rel_l2[-1] == pytest.approx(g.rel_l2[-1], rel=1e-3)  # 4 digits; the exact one is in "final"
     (root / "README.md").write_text("<!-- make_docs:quick-verdict -->\n<!-- /make_docs -->\n")
     md.write_tables(root)
     assert "| exp_decay | KAN: 5.23e-05" in (root / "README.md").read_text()
