@@ -39,14 +39,23 @@ def _clear(a: tuple, b: tuple) -> bool | None:
     return a[2] < b[1]
 
 
+def _equal_params_mlp(results: Results) -> str:
+    """The label of the MLP sized to equal parameters (``match.by == "params"``), or ``""``."""
+    return next((r["label"] for r in results if r["model"] == "mlp" and r["match_by"] == "params"), "")
+
+
+def _markdown(head: Sequence[str], body: Sequence[Sequence[str]]) -> str:
+    return "\n".join(["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+                     + ["| " + " | ".join(row) + " |" for row in body])
+
+
 def verdict(results: Results, mlp_label: str | None = None) -> list[dict]:
     """Per problem: winner, runner-up, their medians and spreads, and whether the win is clear.
 
     ``mlp_label`` is the MLP the best KAN is compared with; by default the MLP sized to equal
     parameters (``match.by == "params"``) in the suite.
     """
-    if mlp_label is None:
-        mlp_label = next((r["label"] for r in results if r["model"] == "mlp" and r["match_by"] == "params"), "")
+    mlp_label = _equal_params_mlp(results) if mlp_label is None else mlp_label
     out = []
     for prob in results.problems():
         runs = [r for r in results if r["problem"] == prob and not r["stopped_by_time"]]
@@ -107,8 +116,7 @@ def format_verdict(rows: Sequence[dict], markdown: bool = True) -> str:
                      f"{r['best_kan']}: {r['kan_over_mlp']:.2g}" if math.isfinite(r["kan_over_mlp"]) else "—",
                      r["kan_vs_mlp"] or "—"])
     if markdown:
-        return "\n".join(["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
-                         + ["| " + " | ".join(row) + " |" for row in body])
+        return _markdown(head, body)
     width = [max(len(h), *(len(row[i]) for row in body)) if body else len(h) for i, h in enumerate(head)]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, width, strict=True)).rstrip()
                      for row in [head, ["-" * w for w in width], *body])
@@ -116,8 +124,7 @@ def format_verdict(rows: Sequence[dict], markdown: bool = True) -> str:
 
 def ratios(results: Results, mlp_label: str | None = None) -> list[dict]:
     """Per problem: each label's median rel L2 divided by the equal-params MLP's (below 1: more accurate)."""
-    if mlp_label is None:
-        mlp_label = next((r["label"] for r in results if r["model"] == "mlp" and r["match_by"] == "params"), "")
+    mlp_label = _equal_params_mlp(results) if mlp_label is None else mlp_label
     out = []
     for prob in results.problems():
         runs = [r for r in results if r["problem"] == prob and not r["stopped_by_time"]]
@@ -142,5 +149,4 @@ def format_ratios(rows: Sequence[dict]) -> str:
                                                  for lab in labels)] for r in rows]
     ahead = [f"{sum(1 for r in rows if r.get(lab, math.inf) < 1)} of {len(rows)}" for lab in labels]
     body.append(["**ahead of the MLP on**", "", *ahead])
-    return "\n".join(["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
-                     + ["| " + " | ".join(row) + " |" for row in body])
+    return _markdown(head, body)
