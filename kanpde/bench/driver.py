@@ -71,18 +71,19 @@ def run(suite: str | Mapping | Suite, out_dir: str | Path | None = None, *, exec
     """
     from tqdm.auto import tqdm
 
-    s = full = get_suite(suite)
-    if problems:
-        s = s.only(problems)
+    full = get_suite(suite)
     over = {k: v for k, v in (("device", device), ("dtype", dtype), ("epochs", epochs)) if v is not None}
     if over:
-        s = s.replace(train={**s.train, **over})
+        full = full.replace(train={**full.train, **over})
+    s = full.only(problems) if problems else full
     table = None
     if tuned is not None:
         from kanpde.bench.tuned import best_configs
 
         table = dict(tuned) if isinstance(tuned, Mapping) else best_configs(tuned)
-    specs = expand(s, seeds, tuned=table)
+    # the whole suite is expanded once: a --problems subset keeps its runs' positions in it
+    every = expand(full, seeds, tuned=table) if problems else None
+    specs = [sp for sp in every if sp.problem in set(problems)] if problems else expand(s, seeds, tuned=table)
     cores = cpu_count()
     out = Path(out_dir) if out_dir is not None else None
     done: dict[str, dict] = {}
@@ -109,9 +110,7 @@ def run(suite: str | Mapping | Suite, out_dir: str | Path | None = None, *, exec
     if name != "serial":  # longest first: the last run to start is a short one, so workers finish together
         todo.sort(key=lambda sp: -sp.cost)
     records = {k: done[k] for k in (sp.key for sp in specs) if k in done}
-    # positions in the whole suite, so runs of several --problems subsets merge into its order
-    order = {sp.key: i for i, sp in enumerate(expand(full.replace(train=s.train), seeds, tuned=table)
-                                              if problems else specs)}
+    order = {sp.key: i for i, sp in enumerate(every if problems else specs)}
     ex = get_executor(executor, jobs, **({"address": address} if address is not None else {}))
 
     overall = tqdm(total=len(specs), initial=len(specs) - len(todo), desc=f"suite {s.name}", position=0,
