@@ -29,6 +29,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+import numpy as np
 import torch
 
 import kanpde as kp
@@ -38,6 +39,8 @@ MODELS = ("mlp", "kan")
 VARIANTS = ("plain", "recommended")
 #: problems of the ablation table (each recommended method removed in turn)
 ABLATION = ("burgers1d", "allen_cahn1d")
+#: log-spaced points of each run's rel L2 history kept in the results file (for the convergence figure)
+HISTORY_POINTS = 40
 #: issue 12's required rel L2 for the MLP with the recommended budget (<= 300 s of training)
 TARGETS = {"burgers1d": 1e-3, "helmholtz2d": 1e-3, "wave1d": 5e-3, "allen_cahn1d": 1e-2, "laplace_lshape": 5e-3,
            "poisson2d_kan": 1e-3}
@@ -54,19 +57,32 @@ def recommended_methods(problem: str) -> list[dict]:
 
 
 def ablation_variants(problem: str) -> list[str]:
-    """``minus-<Method>`` for every method of the problem's recommended budget."""
-    return [f"minus-{m['method']}" for m in recommended_methods(problem)]
+    """``minus-<Method>`` for every method of the problem's recommended budget (and ``minus-hard_constraints``
+    when the budget imposes its conditions exactly)."""
+    hard = ["minus-hard_constraints"] if kp.get_problem(problem).budget.get("hard_constraints") else []
+    return [f"minus-{m['method']}" for m in recommended_methods(problem)] + hard
+
+
+def thin(epochs: list[int], values: list[float], n: int = HISTORY_POINTS) -> dict[str, list]:
+    """At most ``n`` log-spaced (epoch, value) pairs of a history, first and last kept."""
+    if len(epochs) <= n:
+        return {"epoch": list(epochs), "rel_l2": list(values)}
+    idx = sorted({0, len(epochs) - 1, *(int(i) for i in np.unique(np.geomspace(1, len(epochs), n)) - 1)})
+    return {"epoch": [epochs[i] for i in idx], "rel_l2": [float(f"{values[i]:.4g}") for i in idx]}
 
 
 def variant_overrides(problem: str, variant: str) -> dict:
     """The overrides of the recommended budget that make ``variant``."""
     if variant == "recommended":
         return {}
+    hard = bool(kp.get_problem(problem).budget.get("hard_constraints"))
     if variant == "plain":
-        return {"methods": []}
+        return {"methods": [], "hard_constraints": False} if hard else {"methods": []}
     known = ablation_variants(problem)
     if variant not in known:
         raise ValueError(f"variant must be one of {VARIANTS} or {known} for {problem}, got {variant!r}")
+    if variant == "minus-hard_constraints":
+        return {"hard_constraints": False}
     drop = variant.removeprefix("minus-")
     return {"methods": [m for m in recommended_methods(problem) if m["method"] != drop]}
 
@@ -82,7 +98,8 @@ def run_one(problem: str, model: str, variant: str, seed: int) -> dict:
             "rel_l2": h.rel_l2[-1], "best_rel_l2": min(h.rel_l2), "max_err": h.max_err[-1],
             "wall_time": h.wall_time[-1], "cpu_time": time.process_time() - cpu0, "epochs": h.epoch[-1],
             "params": h.n_params, "methods": [m.to_dict() for m in sol.config.methods],
-            "message": h.message}
+            "hard_constraints": bool(sol.config.hard_constraints), "message": h.message,
+            "history": thin(list(h.epoch), list(h.rel_l2))}
 
 
 def table(results: dict[str, dict]) -> str:
@@ -125,10 +142,46 @@ def ablation_table(results: dict[str, dict]) -> str:
             for v in ("recommended", *ablation_variants(p), *added, "plain"):
                 rs = [r for r in results.values() if (r["problem"], r["model"], r["variant"]) == (p, m, v)]
                 if rs:
-                    names = ", ".join(x["method"] for x in rs[0]["methods"]) or "none"
+                    names = ", ".join([x["method"] for x in rs[0]["methods"]]
+                                      + (["hard constraints"] if rs[0].get("hard_constraints") else [])) or "none"
                     lines.append(f"| {p} | {m} | {v} | {names} | {statistics.median(r['rel_l2'] for r in rs):.2e} "
                                  f"| {','.join(str(r['seed']) for r in rs)} |")
     return "\n".join(lines) + "\n"
+
+
+def figure(results: dict[str, dict], path: str | Path) -> None:
+    """Convergence (rel L2 against epoch) per problem: the median over seeds of each model and variant, the
+    seeds' range shaded, the issue's target dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    probs = [p for p in PROBLEMS if any(r["problem"] == p and "history" in r for r in results.values())]
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7), squeeze=False)
+    styles = {("mlp", "recommended"): ("C0", "-"), ("mlp", "plain"): ("C0", ":"),
+              ("kan", "recommended"): ("C3", "-"), ("kan", "plain"): ("C3", ":")}
+    for ax, p in zip(axes.flat, probs, strict=False):
+        for (m, v), (color, ls) in styles.items():
+            hs = [r["history"] for r in results.values()
+                  if (r["problem"], r["model"], r["variant"]) == (p, m, v) and "history" in r]
+            if not hs:
+                continue
+            grid = np.unique(np.concatenate([h["epoch"] for h in hs]))
+            logs = np.array([np.interp(grid, h["epoch"], np.log(np.maximum(h["rel_l2"], 1e-300))) for h in hs])
+            ax.plot(grid, np.exp(np.median(logs, 0)), color=color, ls=ls, lw=1.5,
+                    label=f"{m.upper()} {v} ({len(hs)} seed{'s' * (len(hs) > 1)})")
+            if len(hs) > 1:
+                ax.fill_between(grid, np.exp(logs.min(0)), np.exp(logs.max(0)), color=color, alpha=0.12, lw=0)
+        ax.axhline(TARGETS[p], color="k", ls="--", lw=0.8, label="target (MLP)")
+        ax.set(xscale="log", yscale="log", title=p, xlabel="epoch", ylabel="rel L2")
+        ax.grid(True, which="major", alpha=0.3)
+    for ax in list(axes.flat)[len(probs):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -143,6 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--out", default="benchmarks/results/hard.json")
     ap.add_argument("--table", default=None, help="also write the markdown table here")
+    ap.add_argument("--figure", default=None, help="also draw the convergence figure here (PNG)")
     a = ap.parse_args(argv)
     specs = [(p, m, v, int(s)) for p in a.problems.split(",") for m in a.models.split(",")
              for v in a.variants.split(",") for s in a.seeds.split(",")]
@@ -177,6 +231,8 @@ def main(argv: list[str] | None = None) -> None:
     print(md)
     if a.table:
         Path(a.table).write_text(md)
+    if a.figure:
+        figure(data["runs"], a.figure)
 
 
 if __name__ == "__main__":

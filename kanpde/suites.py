@@ -27,6 +27,8 @@ _FAMILY_MODELS = [
 
 #: issue 12's hard half of the catalog (benchmarks/hard.py runs the same grid plus the ablation)
 _HARD = ["burgers1d", "helmholtz2d", "wave1d", "allen_cahn1d", "laplace_lshape", "poisson2d_kan"]
+#: the plain PINN of the `hard` suite: the recommended budget without training methods or hard constraints
+_PLAIN = {"methods": [], "hard_constraints": False}
 
 SUITES: dict[str, dict] = {
     "quick": {
@@ -114,12 +116,13 @@ SUITES: dict[str, dict] = {
         "name": "hard",
         "description": "the six hard problems (burgers1d, helmholtz2d, wave1d, allen_cahn1d, laplace_lshape, "
                        "poisson2d_kan): the default MLP and KAN of kp.solve, each with its recommended budget "
-                       "(training methods included) and with the same budget and no methods (plain), 3 seeds",
+                       "(training methods and hard constraints included) and with the same budget without them "
+                       "(plain), 3 seeds",
         "problems": _HARD,
         "models": [{"label": "MLP", "model": "mlp", "recommended": True},
-                   {"label": "MLP plain", "model": "mlp", "recommended": True, "train": {"methods": []}},
+                   {"label": "MLP plain", "model": "mlp", "recommended": True, "train": _PLAIN},
                    {"label": "KAN", "model": "kan", "recommended": True},
-                   {"label": "KAN plain", "model": "kan", "recommended": True, "train": {"methods": []}}],
+                   {"label": "KAN plain", "model": "kan", "recommended": True, "train": _PLAIN}],
         "seeds": [0, 1, 2],
         "train": {},
         "use_budget": True,
