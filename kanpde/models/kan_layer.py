@@ -20,6 +20,13 @@ numbers), and assembles the jet from them; the backward pass then needs no basis
 whose input jet needs none (the first layer) stacks the feature jet ``[E0, E1 dh, E2 dh^2 + E1 d2h]``
 for all jet rows into one ``(R N, in (n+2))`` product instead, when it has at most two features per
 output (then that product is no larger than the levels).
+
+An input jet that needs no gradient depends on no parameter: in a PINN it is the jet of the
+collocation points, the same tensor at every step until the points are resampled.  The layer keeps
+the features it computed for the last such jet (its feature jet, or its feature levels) together
+with the basis state they came from, and reuses them while that tensor and the basis (options,
+buffers and their versions) are unchanged, so a training step evaluates the first layer's basis
+once per set of points; the numbers are the same as a fresh evaluation's.
 """
 
 from __future__ import annotations
@@ -119,7 +126,10 @@ class _LayerJet(torch.autograd.Function):
         if not local and not ctx.needs_input_grad[0] and W.shape[1] <= 2 * O:
             # an input jet without gradient (the first layer) and few features per output: contract
             # the jet of the features with W in one product
-            E = _feature_jet(layer._feature_levels(hT, L), T, d, order)  # (R, N, I, C)
+            key = ("jet", d, order)
+            E = layer._fixed_features(T, key)
+            if E is None:
+                E = layer._keep_features(T, key, _feature_jet(layer._feature_levels(hT, L), T, d, order))  # (R, N, I, C)
             out = (E.view(R * N, -1) @ W.reshape(-1, O)).view(R, N, O)
             ctx.save_for_backward(E)
             ctx.features = True
@@ -141,7 +151,11 @@ class _LayerJet(torch.autograd.Function):
             ctx.state = layer.basis.local_state()  # this pass's basis state, even if the grid moves
             return outT.transpose(1, 2).contiguous()
         else:
-            buf = layer._feature_levels(hT, nlev)  # (I, nlev, N, C)
+            buf = None if ctx.needs_input_grad[0] else layer._fixed_features(T, ("levels", nlev))
+            if buf is None:
+                buf = layer._feature_levels(hT, nlev)  # (I, nlev, N, C)
+                if not ctx.needs_input_grad[0]:
+                    layer._keep_features(T, ("levels", nlev), buf)
             Phi, saved = torch.bmm(buf.view(I, nlev * N, -1), W).view(I, nlev, N, O), (buf,)
         out = T.new_empty(R, N, O)
         torch.sum(Phi[:, 0], 0, out=out[0])
@@ -183,7 +197,8 @@ class _LayerJet(torch.autograd.Function):
         gT = gW = None
         if ctx.needs_input_grad[1]:
             feats = saved[0][:, :L].reshape(I, L * N, -1)
-            gW = torch.bmm(feats.transpose(1, 2), gPhi.view(I, L * N, O))
+            # (gPhi^T feats)^T: with the few outputs as the rows MKL runs this product faster
+            gW = torch.bmm(gPhi.view(I, L * N, O).transpose(1, 2), feats).transpose(1, 2)
         if ctx.needs_input_grad[0]:
             gT = T.new_empty(R, I, N)
             torch.sum((gPhi * Phi[:, 1:]).sum(1), -1, out=gT[0])
@@ -257,6 +272,7 @@ class KANLayer(SymbolicLayerMixin, nn.Module):
         self.base_weight = nn.Parameter(((2 * base - 1) / math.sqrt(self.in_features)).to(dt))
         self.spline_scale = nn.Parameter(torch.ones(self.in_features, self.out_features))
         self._last_input: Tensor | None = None
+        self._features: tuple | None = None  # see _fixed_features
         self.register_module("symbolic", None)
 
     @property
@@ -302,6 +318,39 @@ class KANLayer(SymbolicLayerMixin, nn.Module):
         self._last_input = T[0].detach()
         out = _LayerJet.apply(T, self.combined_weight(), self, d, order)
         return out if self.symbolic is None else out + self.symbolic.jet(T, d, order, self.edge_mask)
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__().copy()
+        state["_features"] = None  # a cache of the last input's features: not part of the model
+        return state
+
+    def _basis_state(self) -> tuple:
+        """What the basis features depend on besides the input: its options and its buffers (with versions)."""
+        return (tuple(self.basis.config().items()), self.base_activation,
+                tuple((b, b._version) for b in self.basis.buffers()))
+
+    def _fixed_features(self, T: Tensor, key: tuple) -> Tensor | None:
+        """The features kept by :meth:`_keep_features` for this very input jet ``T`` (same tensor, unchanged
+        since) and basis state, else ``None``.
+
+        An input jet that needs no gradient (the first layer's: the collocation points, which stay fixed
+        between resamplings) has features that do not depend on any parameter, so a training step at the
+        same points reuses them instead of evaluating the basis again.
+        """
+        c = self._features
+        if c is None or c[0] is not T or c[1] != T._version or c[2] != key:
+            return None
+        state = self._basis_state()
+        old = c[3]
+        if len(state[2]) != len(old[2]) or state[:2] != old[:2] or any(
+                a is not b or va != vb for (a, va), (b, vb) in zip(state[2], old[2])):
+            return None
+        return c[4]
+
+    def _keep_features(self, T: Tensor, key: tuple, feats: Tensor) -> Tensor:
+        """Keep ``feats`` (parameter-free features of the input jet ``T``) for :meth:`_fixed_features`; returns it."""
+        self._features = (T, T._version, key, self._basis_state(), feats)
+        return feats
 
     def _feature_levels(self, hT: Tensor, nlev: int) -> Tensor:
         """Features ``[b, B_0 .. B_{n-1}, 0]`` and derivatives at ``hT`` ``(in, N)``: ``(in, nlev, N, n+2)``."""
