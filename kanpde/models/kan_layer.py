@@ -126,10 +126,10 @@ class _LayerJet(torch.autograd.Function):
         if not local and not ctx.needs_input_grad[0] and W.shape[1] <= 2 * O:
             # an input jet without gradient (the first layer) and few features per output: contract
             # the jet of the features with W in one product
-            key = ("jet", d, order)
+            key = ("jet", d, order)  # E: (R, N, I, C)
             E = layer._fixed_features(T, key)
             if E is None:
-                E = layer._keep_features(T, key, _feature_jet(layer._feature_levels(hT, L), T, d, order))  # (R, N, I, C)
+                E = layer._keep_features(T, key, _feature_jet(layer._feature_levels(hT, L), T, d, order))
             out = (E.view(R * N, -1) @ W.reshape(-1, O)).view(R, N, O)
             ctx.save_for_backward(E)
             ctx.features = True
