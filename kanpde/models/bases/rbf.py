@@ -180,12 +180,12 @@ class RBFBasis(Basis):
 
     def _gathered(self, W: Tensor, j0: Tensor, K: int) -> tuple[Tensor, Tensor]:
         """Rows of the padded weight ``W`` ``(in, G + 3, O)`` in each point's window ``j0`` ``(in, N)``:
-        ``(in, N, K, O)``, and their flat index into ``W``."""
+        ``(in, N, K, O)``, and their index into the rows of ``W.view(-1, O)``."""
         I, C, O = W.shape
         base = (torch.arange(I, device=W.device) * C + 1).view(I, 1)
-        rows = (j0 + base).unsqueeze(-1) + torch.arange(K, device=W.device)  # (I, N, K)
-        idx = (rows.unsqueeze(-1) * O + torch.arange(O, device=W.device)).flatten() if O > 1 else rows.flatten()
-        return W.reshape(-1)[idx].view(*j0.shape, K, O), idx
+        rows = ((j0 + base).unsqueeze(-1) + torch.arange(K, device=W.device)).flatten()  # (I*N*K,)
+        # a row lookup (index_select) runs several times faster than advanced indexing
+        return W.reshape(-1, O).index_select(0, rows).view(*j0.shape, K, O), rows
 
     def local_forward(self, x: Tensor, W: Tensor) -> Tensor:
         """``sum_i sum_j W[i, j + 1, o] B_j(x_i)`` ``(N, out)``."""
@@ -271,7 +271,7 @@ class RBFBasis(Basis):
         opow = torch.stack([oo**q for q in range(L)], 0)  # (L, K)
         H = torch.stack(gS, -1).reshape(I * N * O, L) @ opow  # sum_q o_k^q gS_q: (I*N*O, K)
         gWg = (H.view(I, N, O, K) * e.unsqueeze(2)).transpose(2, 3).reshape(-1)
-        return gW.view(-1).index_add_(0, idx, gWg).view(wshape)
+        return gW.view(-1, O).index_add_(0, idx, gWg.view(-1, O)).view(wshape)
 
     def _move(self, new_grid: Tensor, x: Tensor, coef: Tensor) -> Tensor:
         x64 = x.to(torch.float64)
