@@ -47,8 +47,8 @@ def _assert_same(a, b):
         assert torch.equal(x, y)
 
 
-@pytest.mark.parametrize("basis,grid", [("bspline", 5), ("bspline", 40), ("rbf", 7), ("rbf", 40),
-                                        ("chebyshev", None), ("fourier", None)])
+@pytest.mark.parametrize("basis,grid", [("bspline", 5), ("bspline", 20), ("bspline", 40), ("rbf", 7),
+                                        ("rbf", 40), ("chebyshev", None), ("fourier", None)])
 def test_repeated_jet_at_the_same_points_matches_a_fresh_model(basis, grid):
     kw = {} if grid is None else {"grid": grid}
     m = kp.KAN([2, 10, 1], basis=basis, seed=3, **kw).to(DT)
@@ -80,9 +80,11 @@ def test_changed_input_or_grid_is_not_served_from_the_kept_features():
     _assert_same(_jet_and_grads(m, T), _jet_and_grads(ref, seed_jet(0.5 * x, torch.ones(2, dtype=DT), 2)))
 
 
-@pytest.mark.parametrize("basis", BASES)
-def test_jet_with_kept_features_matches_autograd(basis):
-    m = kp.KAN([2, 6, 1], basis=basis, seed=8).to(DT)
+@pytest.mark.parametrize("basis,grid", [(b, None) for b in BASES] + [("rbf", 40), ("bspline", 20)])
+def test_jet_with_kept_features_matches_autograd(basis, grid):
+    # rbf G=40 and bspline G=20: the first layer's features are kept sparse
+    kw = {} if grid is None else {"grid": grid}
+    m = kp.KAN([2, 6, 1], basis=basis, seed=8, **kw).to(DT)
     x = _points(60, seed=9)
     T = seed_jet(x, torch.ones(2, dtype=DT), 2)
     m.forward_jet(T, 2, 2)  # keep the first layer's features

@@ -19,7 +19,10 @@ numbers), and assembles the jet from them; the backward pass then needs no basis
 (``dPhi_m/dh = Phi_{m+1}``).  This is why the basis contract asks for a fourth level.  A dense layer
 whose input jet needs none (the first layer) stacks the feature jet ``[E0, E1 dh, E2 dh^2 + E1 d2h]``
 for all jet rows into one ``(R N, in (n+2))`` product instead, when it has at most two features per
-output (then that product is no larger than the levels).
+output (then that product is no larger than the levels) or when its basis has local support with at
+most a third of the features non-zero at a point (``Basis.sparse_features``: cubic B-splines from
+G = 10, windowed RBFs from G = 33); those features are stored in compressed-row form, so the
+product's cost follows the non-zero features and not the grid.
 
 An input jet that needs no gradient depends on no parameter: in a PINN it is the jet of the
 collocation points, the same tensor at every step until the points are resampled.  The layer keeps
@@ -32,6 +35,7 @@ once per set of points; the numbers are the same as a fresh evaluation's.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -102,6 +106,13 @@ def _feature_jet(F: Tensor, T: Tensor, d: int, order: int) -> Tensor:
     return E
 
 
+def _sparse_pair(E: Tensor) -> tuple[Tensor, Tensor]:
+    """``E`` and ``E^T`` in compressed-row form (exact zeros left out)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return E.to_sparse_csr(), E.t().to_sparse_csr()
+
+
 class _LayerJet(torch.autograd.Function):
     """One KAN layer on a jet, with a hand-written backward pass (first order only).
 
@@ -123,19 +134,24 @@ class _LayerJet(torch.autograd.Function):
         nlev = L + 1 if ctx.needs_input_grad[0] else L
         hT = T[0].t().contiguous()
         local = layer.basis.local(O)
-        if not local and not ctx.needs_input_grad[0] and W.shape[1] <= 2 * O:
-            # an input jet without gradient (the first layer) and few features per output: contract
-            # the jet of the features with W in one product
-            # kept features-major, (I C, R N): with the few outputs as the rows of both products (out^T =
-            # W^T E^T, gW^T = G^T E) MKL runs them several times faster, and the output comes out with
-            # its points last, the layout the next layer's sums over inputs read
-            key = ("jet", d, order)
-            Et = layer._fixed_features(T, key)
-            if Et is None:
-                E = _feature_jet(layer._feature_levels(hT, L), T, d, order)  # (R, N, I, C)
-                Et = layer._keep_features(T, key, E.view(R * N, -1).t().contiguous())
-            ctx.save_for_backward(Et)
-            ctx.features, ctx.wshape = True, W.shape
+        sparse = layer.basis.sparse_features()
+        if not local and not ctx.needs_input_grad[0] and (W.shape[1] <= 2 * O or sparse):
+            # an input jet without gradient (the first layer) and few features per output, or features
+            # that are mostly zeros: contract the jet of the features with W in one product.  Dense, it
+            # is kept features-major, (I C, R N): with the few outputs as the rows of both products
+            # (out^T = W^T E^T, gW^T = G^T E) MKL runs them several times faster, and the output comes
+            # out with its points last, the layout the next layer reads.  Sparse (compressed rows, the
+            # exact zeros left out), it is kept as E and E^T, so both products skip the zeros.
+            key = ("jet", d, order, sparse)
+            kept = layer._fixed_features(T, key)
+            if kept is None:
+                E = _feature_jet(layer._feature_levels(hT, L), T, d, order).view(R * N, -1)  # (R N, I C)
+                kept = _sparse_pair(E) if sparse else (None, E.t().contiguous())
+                layer._keep_features(T, key, kept)
+            ctx.kept, ctx.features, ctx.wshape = kept, True, W.shape
+            S, Et = kept
+            if S is not None:
+                return (S @ W.reshape(-1, O)).view(R, N, O)
             return (W.reshape(-1, O).t() @ Et).view(O, R, N).permute(1, 2, 0)
         ctx.features = False
         ctx.d, ctx.order, ctx.local, ctx.layer, ctx.wshape = d, order, local, layer, W.shape
@@ -175,11 +191,14 @@ class _LayerJet(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, G: Tensor):
         if ctx.features:
-            (Et,) = ctx.saved_tensors
+            S, Et = ctx.kept
             if not ctx.needs_input_grad[1]:
                 return None, None, None, None, None
             R, N, O = G.shape
-            gW = (G.permute(2, 0, 1).reshape(O, R * N) @ Et.t()).t()  # (I C, O)
+            if S is not None:
+                gW = Et @ G.reshape(R * N, O)
+            else:
+                gW = (G.permute(2, 0, 1).reshape(O, R * N) @ Et.t()).t()  # (I C, O)
             return None, gW.view(ctx.wshape[0], ctx.wshape[1], O), None, None, None
         if ctx.local:
             return _local_backward(ctx, G)
@@ -350,7 +369,7 @@ class KANLayer(SymbolicLayerMixin, nn.Module):
             return None
         return c[4]
 
-    def _keep_features(self, T: Tensor, key: tuple, feats: Tensor) -> Tensor:
+    def _keep_features(self, T: Tensor, key: tuple, feats):
         """Keep ``feats`` (parameter-free features of the input jet ``T``) for :meth:`_fixed_features`; returns it."""
         self._features = (T, T._version, key, self._basis_state(), feats)
         return feats
