@@ -19,10 +19,10 @@ numbers), and assembles the jet from them; the backward pass then needs no basis
 (``dPhi_m/dh = Phi_{m+1}``).  This is why the basis contract asks for a fourth level.  A dense layer
 whose input jet needs none (the first layer) stacks the feature jet ``[E0, E1 dh, E2 dh^2 + E1 d2h]``
 for all jet rows into one ``(R N, in (n+2))`` product instead, when it has at most two features per
-output (then that product is no larger than the levels) or when its basis has local support with at
-most a third of the features non-zero at a point (``Basis.sparse_features``: cubic B-splines from
-G = 10, windowed RBFs from G = 33); those features are stored in compressed-row form, so the
-product's cost follows the non-zero features and not the grid.
+output (then that product is no larger than the levels), or whenever it has more than
+``SPARSE_FEATURES`` features per input: those it stores in compressed-row form (most of the jet's
+derivative rows are zero, and a local basis is zero off its support), so that the product's cost
+follows the non-zero features and not the grid.
 
 An input jet that needs no gradient depends on no parameter: in a PINN it is the jet of the
 collocation points, the same tensor at every step until the points are resampled.  The layer keeps
@@ -80,6 +80,11 @@ def _identity_levels(h: Tensor, n: int) -> list[Tensor]:
     return [h, torch.ones_like(h), torch.zeros_like(h), torch.zeros_like(h)][:n]
 
 
+#: a first layer with more padded features per input than this keeps its feature jet sparse (measured on
+#: poisson2d, KAN[2,10,1]: at 10 the dense product is 0-9 % faster, from 13 the sparse one 4-18 % for
+#: every basis, and with local support (B-spline, windowed RBF) its cost stops growing with the grid)
+SPARSE_FEATURES = 10
+
 #: base activation name -> function returning its first ``n`` derivative levels (n <= 4)
 BASE_ACTIVATIONS = {"silu": _silu_levels, "tanh": _tanh_levels, "sin": _sin_levels, "identity": _identity_levels}
 _PLAIN = {"silu": nn.functional.silu, "tanh": torch.tanh, "sin": torch.sin, "identity": lambda h: h}
@@ -134,14 +139,17 @@ class _LayerJet(torch.autograd.Function):
         nlev = L + 1 if ctx.needs_input_grad[0] else L
         hT = T[0].t().contiguous()
         local = layer.basis.local(O)
-        sparse = layer.basis.sparse_features()
-        if not local and not ctx.needs_input_grad[0] and (W.shape[1] <= 2 * O or sparse):
-            # an input jet without gradient (the first layer) and few features per output, or features
-            # that are mostly zeros: contract the jet of the features with W in one product.  Dense, it
-            # is kept features-major, (I C, R N): with the few outputs as the rows of both products
-            # (out^T = W^T E^T, gW^T = G^T E) MKL runs them several times faster, and the output comes
-            # out with its points last, the layout the next layer reads.  Sparse (compressed rows, the
-            # exact zeros left out), it is kept as E and E^T, so both products skip the zeros.
+        first = not ctx.needs_input_grad[0]
+        sparse = first and W.shape[1] > SPARSE_FEATURES
+        if sparse or (first and not local and W.shape[1] <= 2 * O):
+            # an input jet without gradient (the first layer): contract the jet of its features with W
+            # in one product.  Up to SPARSE_FEATURES features per input (and at most two per output) it
+            # is kept dense and features-major, (I C, R N): with the few outputs as the rows of both
+            # products (out^T = W^T E^T, gW^T = G^T E) MKL runs them several times faster, and the output
+            # comes out with its points last, the layout the next layer reads.  With more it is kept as
+            # E and E^T in compressed-row form (the exact zeros left out: the derivative rows of the
+            # input jet are mostly zero, and local bases are zero off their support), so both products
+            # follow the non-zero features and not the grid.
             key = ("jet", d, order, sparse)
             kept = layer._fixed_features(T, key)
             if kept is None:

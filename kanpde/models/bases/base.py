@@ -202,16 +202,6 @@ class Basis(nn.Module):
         """Whether the layer should use this basis's per-edge fast path (none by default)."""
         return False
 
-    @property
-    def support(self) -> int:
-        """How many of the ``n_basis`` functions can be non-zero at one point (all, by default)."""
-        return self.n_basis
-
-    def sparse_features(self) -> bool:
-        """Whether at most a third of the padded features ``[b, B_0 .. B_{n-1}, 0]`` can be non-zero at a
-        point, so that a layer stores and contracts them sparse."""
-        return 3 * (self.support + 1) <= self.n_basis + 2
-
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.config().items())
 

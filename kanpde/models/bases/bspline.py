@@ -62,11 +62,6 @@ class BSplineBasis(Basis):
         return self.grid_size
 
     @property
-    def support(self) -> int:
-        """Splines non-zero at one point: ``k + 1``."""
-        return self.k + 1
-
-    @property
     def grid_points(self) -> Tensor:
         """The grid without its extension, ``(in, G + 1)``."""
         return self.knots[:, self.k : self.k + self.grid_size + 1]

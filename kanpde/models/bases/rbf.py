@@ -113,11 +113,6 @@ class RBFBasis(Basis):
         return min(self.n_basis, WINDOW)
 
     @property
-    def support(self) -> int:
-        """Centres evaluated per point (the others are set to zero): the window."""
-        return self.window
-
-    @property
     def grid_points(self) -> Tensor:
         """The centres, ``(in, G + 1)``."""
         return self.grid
