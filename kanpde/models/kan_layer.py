@@ -149,13 +149,16 @@ class _LayerJet(torch.autograd.Function):
             # comes out with its points last, the layout the next layer reads.  With more it is kept as
             # E and E^T in compressed-row form (the exact zeros left out: the derivative rows of the
             # input jet are mostly zero, and local bases are zero off their support), so both products
-            # follow the non-zero features and not the grid.
-            key = ("jet", d, order, sparse)
+            # follow the non-zero features and not the grid.  The compressed form is made when the same
+            # input comes back (a training step at the same points), not for an input seen once (the
+            # chunks of a large point set, new tensors at every step), which the dense product serves.
+            key = ("jet", d, order)
             kept = layer._fixed_features(T, key)
             if kept is None:
                 E = _feature_jet(layer._feature_levels(hT, L), T, d, order).view(R * N, -1)  # (R N, I C)
-                kept = _sparse_pair(E) if sparse else (None, E.t().contiguous())
-                layer._keep_features(T, key, kept)
+                kept = layer._keep_features(T, key, (None, E.t().contiguous()))
+            elif sparse and kept[0] is None:
+                kept = layer._keep_features(T, key, _sparse_pair(kept[1].t()))
             ctx.kept, ctx.features, ctx.wshape = kept, True, W.shape
             S, Et = kept
             if S is not None:
@@ -359,7 +362,7 @@ class KANLayer(SymbolicLayerMixin, nn.Module):
         return (tuple(self.basis.config().items()), self.base_activation,
                 tuple((b, b._version) for b in self.basis.buffers()))
 
-    def _fixed_features(self, T: Tensor, key: tuple) -> Tensor | None:
+    def _fixed_features(self, T: Tensor, key: tuple) -> Tensor | tuple | None:
         """The features kept by :meth:`_keep_features` for this very input jet ``T`` (same tensor, unchanged
         since) and basis state, else ``None``.
 
@@ -377,7 +380,7 @@ class KANLayer(SymbolicLayerMixin, nn.Module):
             return None
         return c[4]
 
-    def _keep_features(self, T: Tensor, key: tuple, feats):
+    def _keep_features(self, T: Tensor, key: tuple, feats: Tensor | tuple) -> Tensor | tuple:
         """Keep ``feats`` (parameter-free features of the input jet ``T``) for :meth:`_fixed_features`; returns it."""
         self._features = (T, T._version, key, self._basis_state(), feats)
         return feats
