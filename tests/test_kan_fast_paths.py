@@ -56,8 +56,8 @@ def test_repeated_jet_at_the_same_points_matches_a_fresh_model(basis, grid):
     fresh = _jet_and_grads(copy.deepcopy(m), T)
     first = _jet_and_grads(m, T)
     _assert_same(first, fresh)
-    again = _jet_and_grads(m, T)  # the kept features (made sparse on this reuse when there are many)
-    torch.testing.assert_close(again, first, rtol=1e-12, atol=1e-14)
+    again = _jet_and_grads(m, T)  # the kept features, in the form made on this first reuse
+    torch.testing.assert_close(again, first, rtol=1e-10, atol=1e-12)  # another path, to rounding
     _assert_same(_jet_and_grads(m, T), again)
     # after a parameter update the kept features are still those of the points: same as a fresh model
     with torch.no_grad():
@@ -65,7 +65,7 @@ def test_repeated_jet_at_the_same_points_matches_a_fresh_model(basis, grid):
             p.add_(0.01 * torch.randn(p.shape, dtype=DT, generator=torch.Generator().manual_seed(p.numel())))
     fresh = copy.deepcopy(m)  # its copy of the kept features belongs to a copy of T: not used for T
     for _ in range(2):  # dense then, for many features, compressed: both from the same numbers
-        torch.testing.assert_close(_jet_and_grads(m, T), _jet_and_grads(fresh, T), rtol=1e-12, atol=1e-14)
+        torch.testing.assert_close(_jet_and_grads(m, T), _jet_and_grads(fresh, T), rtol=1e-10, atol=1e-12)
 
 
 def test_changed_input_or_grid_is_not_served_from_the_kept_features():
@@ -112,4 +112,4 @@ def test_pickled_layer_leaves_the_kept_features_behind():
     # pickled (the last inputs, which are views of the jets, and the knot tables) is less than that
     assert len(blob) < 5 * 1000 * 2 * 10 * 8
     back = pickle.loads(blob)
-    torch.testing.assert_close(back.forward_jet(T, 2, 2), m.forward_jet(T, 2, 2), rtol=0, atol=0)
+    torch.testing.assert_close(back.forward_jet(T, 2, 2), m.forward_jet(T, 2, 2), rtol=1e-12, atol=1e-14)

@@ -19,17 +19,18 @@ numbers), and assembles the jet from them; the backward pass then needs no basis
 (``dPhi_m/dh = Phi_{m+1}``).  This is why the basis contract asks for a fourth level.  A dense layer
 whose input jet needs none (the first layer) stacks the feature jet ``[E0, E1 dh, E2 dh^2 + E1 d2h]``
 for all jet rows into one ``(R N, in (n+2))`` product instead, when it has at most two features per
-output (then that product is no larger than the levels), or whenever it has more than
-``SPARSE_FEATURES`` features per input: those it stores in compressed-row form (most of the jet's
-derivative rows are zero, and a local basis is zero off its support), so that the product's cost
-follows the non-zero features and not the grid.
+output (then that product is no larger than the levels).
 
 An input jet that needs no gradient depends on no parameter: in a PINN it is the jet of the
 collocation points, the same tensor at every step until the points are resampled.  The layer keeps
-the features it computed for the last such jet (its feature jet, or its feature levels) together
-with the basis state they came from, and reuses them while that tensor and the basis (options,
-buffers and their versions) are unchanged, so a training step evaluates the first layer's basis
-once per set of points; the numbers are the same as a fresh evaluation's.
+what it computed for the last such jet, with the basis state it came from, and when the same tensor
+comes back unchanged (same basis options, buffers and buffer versions) it contracts the kept feature
+jet instead of evaluating the basis again: stored features-major (a faster product) up to
+``SPARSE_FEATURES`` features per input, and in compressed-row form beyond (most of the jet's
+derivative rows are zero, and a local basis is zero off its support), so that a training step's
+first layer costs one product each way, which no longer grows with the grid of a local basis.  An
+input seen once (the chunks of a large point set, new tensors at every step) takes the paths above
+unchanged.  The kept forms give the same numbers to rounding (summation order).
 """
 
 from __future__ import annotations
@@ -111,11 +112,29 @@ def _feature_jet(F: Tensor, T: Tensor, d: int, order: int) -> Tensor:
     return E
 
 
-def _sparse_pair(E: Tensor) -> tuple[Tensor, Tensor]:
-    """``E`` and ``E^T`` in compressed-row form (exact zeros left out)."""
+def _reused_features(kept: tuple, layer: KANLayer, hT: Tensor, T: Tensor, d: int, order: int) -> tuple:
+    """The first layer's feature jet in the form kept for an input that comes back.
+
+    ``kept`` is what its first evaluation left: ``("jet", E)`` (the feature jet ``(R N, I C)``),
+    ``("levels", F)`` (the feature levels) or ``("seen", None)``.  Up to ``SPARSE_FEATURES`` features
+    per input the result is ``("dense", E^T)``, features-major ``(I C, R N)``: with the few outputs as
+    the rows of both products (``out^T = W^T E^T``, ``gW^T = G^T E``) MKL runs them several times
+    faster, and the output comes out with its points last, the layout the next layer reads.  With more
+    it is ``("sparse", E, E^T)`` in compressed-row form (the exact zeros left out: most of the input
+    jet's derivative rows are zero, and a local basis is zero off its support), so that both products
+    follow the non-zero features and not the grid.
+    """
+    R, N, _ = T.shape
+    if kept[0] == "jet":
+        E = kept[1]
+    else:
+        F = kept[1] if kept[0] == "levels" else layer._feature_levels(hT, order + 1)
+        E = _feature_jet(F, T, d, order).view(R * N, -1)
+    if E.shape[1] <= SPARSE_FEATURES * T.shape[2]:
+        return "dense", E.t().contiguous()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        return E.to_sparse_csr(), E.t().to_sparse_csr()
+        return "sparse", E.to_sparse_csr(), E.t().to_sparse_csr()
 
 
 class _LayerJet(torch.autograd.Function):
@@ -140,30 +159,26 @@ class _LayerJet(torch.autograd.Function):
         hT = T[0].t().contiguous()
         local = layer.basis.local(O)
         first = not ctx.needs_input_grad[0]
-        sparse = first and W.shape[1] > SPARSE_FEATURES
-        if sparse or (first and not local and W.shape[1] <= 2 * O):
-            # an input jet without gradient (the first layer): contract the jet of its features with W
-            # in one product.  Up to SPARSE_FEATURES features per input (and at most two per output) it
-            # is kept dense and features-major, (I C, R N): with the few outputs as the rows of both
-            # products (out^T = W^T E^T, gW^T = G^T E) MKL runs them several times faster, and the output
-            # comes out with its points last, the layout the next layer reads.  With more it is kept as
-            # E and E^T in compressed-row form (the exact zeros left out: the derivative rows of the
-            # input jet are mostly zero, and local bases are zero off their support), so both products
-            # follow the non-zero features and not the grid.  The compressed form is made when the same
-            # input comes back (a training step at the same points), not for an input seen once (the
-            # chunks of a large point set, new tensors at every step), which the dense product serves.
-            key = ("jet", d, order)
-            kept = layer._fixed_features(T, key)
-            if kept is None:
-                E = _feature_jet(layer._feature_levels(hT, L), T, d, order).view(R * N, -1)  # (R N, I C)
-                kept = layer._keep_features(T, key, (None, E.t().contiguous()))
-            elif sparse and kept[0] is None:
-                kept = layer._keep_features(T, key, _sparse_pair(kept[1].t()))
+        dense = not local and W.shape[1] <= 2 * O
+        kept = layer._fixed_features(T, ("first", d, order)) if first else None
+        if kept is not None:
+            # the same input again (a training step at the same points): its features are kept in the
+            # fastest form, made once from what the first sight left (see _reused_features)
+            if kept[0] not in ("dense", "sparse"):
+                kept = layer._keep_features(T, ("first", d, order), _reused_features(kept, layer, hT, T, d, order))
             ctx.kept, ctx.features, ctx.wshape = kept, True, W.shape
-            S, Et = kept
-            if S is not None:
-                return (S @ W.reshape(-1, O)).view(R, N, O)
-            return (W.reshape(-1, O).t() @ Et).view(O, R, N).permute(1, 2, 0)
+            if kept[0] == "sparse":
+                return (kept[1] @ W.reshape(-1, O)).view(R, N, O)
+            return (W.reshape(-1, O).t() @ kept[1]).view(O, R, N).permute(1, 2, 0)
+        if first and dense:
+            # an input jet without gradient (the first layer) and few features per output: contract
+            # the jet of the features with W in one product
+            E = _feature_jet(layer._feature_levels(hT, L), T, d, order).view(R * N, -1)  # (R N, I C)
+            layer._keep_features(T, ("first", d, order), ("jet", E))
+            ctx.kept, ctx.features, ctx.wshape = ("jet", E), True, W.shape
+            return (E @ W.reshape(-1, O)).view(R, N, O)
+        if first:
+            layer._keep_features(T, ("first", d, order), ("seen", None))
         ctx.features = False
         ctx.d, ctx.order, ctx.local, ctx.layer, ctx.wshape = d, order, local, layer, W.shape
         if local:
@@ -181,11 +196,9 @@ class _LayerJet(torch.autograd.Function):
             ctx.state = layer.basis.local_state()  # this pass's basis state, even if the grid moves
             return outT.transpose(1, 2).contiguous()
         else:
-            buf = None if ctx.needs_input_grad[0] else layer._fixed_features(T, ("levels", nlev))
-            if buf is None:
-                buf = layer._feature_levels(hT, nlev)  # (I, nlev, N, C)
-                if not ctx.needs_input_grad[0]:
-                    layer._keep_features(T, ("levels", nlev), buf)
+            buf = layer._feature_levels(hT, nlev)  # (I, nlev, N, C)
+            if first:
+                layer._keep_features(T, ("first", d, order), ("levels", buf))
             Phi, saved = torch.bmm(buf.view(I, nlev * N, -1), W).view(I, nlev, N, O), (buf,)
         out = T.new_empty(R, N, O)
         torch.sum(Phi[:, 0], 0, out=out[0])
@@ -202,14 +215,16 @@ class _LayerJet(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, G: Tensor):
         if ctx.features:
-            S, Et = ctx.kept
             if not ctx.needs_input_grad[1]:
                 return None, None, None, None, None
             R, N, O = G.shape
-            if S is not None:
-                gW = Et @ G.reshape(R * N, O)
-            else:
-                gW = (G.permute(2, 0, 1).reshape(O, R * N) @ Et.t()).t()  # (I C, O)
+            kind, E, *rest = ctx.kept
+            if kind == "jet":  # E (R N, I C)
+                gW = (G.reshape(R * N, O).t() @ E).t()
+            elif kind == "dense":  # E^T (I C, R N)
+                gW = (G.permute(2, 0, 1).reshape(O, R * N) @ E.t()).t()
+            else:  # compressed E and E^T
+                gW = rest[0] @ G.reshape(R * N, O)
             return None, gW.view(ctx.wshape[0], ctx.wshape[1], O), None, None, None
         if ctx.local:
             return _local_backward(ctx, G)
