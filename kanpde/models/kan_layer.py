@@ -36,13 +36,13 @@ unchanged.  The kept forms give the same numbers to rounding (summation order).
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
 
 from kanpde.models.bases import Basis
+from kanpde.models.kept_features import KeptFeaturesMixin, feature_jet, reused_features
 from kanpde.models.mlp import MLP
 from kanpde.models.symbolic import SymbolicLayerMixin
 
@@ -81,60 +81,11 @@ def _identity_levels(h: Tensor, n: int) -> list[Tensor]:
     return [h, torch.ones_like(h), torch.zeros_like(h), torch.zeros_like(h)][:n]
 
 
-#: a first layer with more padded features per input than this keeps its feature jet sparse (measured on
-#: poisson2d, KAN[2,10,1]: at 10 the dense product is 0-9 % faster, from 13 the sparse one 4-18 % for
-#: every basis, and with local support (B-spline, windowed RBF) its cost stops growing with the grid)
-SPARSE_FEATURES = 10
-
 #: base activation name -> function returning its first ``n`` derivative levels (n <= 4)
 BASE_ACTIVATIONS = {"silu": _silu_levels, "tanh": _tanh_levels, "sin": _sin_levels, "identity": _identity_levels}
 _PLAIN = {"silu": nn.functional.silu, "tanh": torch.tanh, "sin": torch.sin, "identity": lambda h: h}
 #: FLOPs of a base activation at one point
 ACT_FLOPS = {**MLP._ACT_FLOPS, "identity": 0}
-
-
-def _feature_jet(F: Tensor, T: Tensor, d: int, order: int) -> Tensor:
-    """Jet of the features ``(R, N, I, C)`` from their levels ``F`` ``(I, L, N, C)`` and the input jet ``T``.
-
-    Row 0 is ``F_0``, rows ``1 + k`` are ``F_1 dh_k`` and rows ``1 + d + k`` ``F_2 dh_k^2 + F_1 d2h_k``.
-    """
-    I, _, N, C = F.shape
-    R = T.shape[0]
-    F = F.permute(1, 2, 0, 3)  # (L, N, I, C), a view
-    E = F.new_empty(R, N, I, C)
-    E[0] = F[0]
-    if order >= 1:
-        A = T[1 : 1 + d].unsqueeze(-1)  # (d, N, I, 1)
-        torch.mul(F[1], A, out=E[1 : 1 + d])
-    if order >= 2:
-        torch.mul(F[2], A * A, out=E[1 + d :])
-        E[1 + d :].addcmul_(F[1], T[1 + d :].unsqueeze(-1))
-    return E
-
-
-def _reused_features(kept: tuple, layer: KANLayer, hT: Tensor, T: Tensor, d: int, order: int) -> tuple:
-    """The first layer's feature jet in the form kept for an input that comes back.
-
-    ``kept`` is what its first evaluation left: ``("jet", E)`` (the feature jet ``(R N, I C)``),
-    ``("levels", F)`` (the feature levels) or ``("seen", None)``.  Up to ``SPARSE_FEATURES`` features
-    per input the result is ``("dense", E^T)``, features-major ``(I C, R N)``: with the few outputs as
-    the rows of both products (``out^T = W^T E^T``, ``gW^T = G^T E``) MKL runs them several times
-    faster, and the output comes out with its points last, the layout the next layer reads.  With more
-    it is ``("sparse", E, E^T)`` in compressed-row form (the exact zeros left out: most of the input
-    jet's derivative rows are zero, and a local basis is zero off its support), so that both products
-    follow the non-zero features and not the grid.
-    """
-    R, N, _ = T.shape
-    if kept[0] == "jet":
-        E = kept[1]
-    else:
-        F = kept[1] if kept[0] == "levels" else layer._feature_levels(hT, order + 1)
-        E = _feature_jet(F, T, d, order).view(R * N, -1)
-    if E.shape[1] <= SPARSE_FEATURES * T.shape[2]:
-        return "dense", E.t().contiguous()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        return "sparse", E.to_sparse_csr(), E.t().to_sparse_csr()
 
 
 class _LayerJet(torch.autograd.Function):
@@ -146,8 +97,9 @@ class _LayerJet(torch.autograd.Function):
     ``Phi`` comes from dense basis features times the combined weight in one batched product, or
     from the basis's own fast path (``KANLayer._local_levels``).  A dense layer whose input jet
     needs no gradient (the first layer of a PINN) and has at most two features per output skips
-    ``Phi``: it forms the jet of its features (:func:`_feature_jet`) and contracts all rows with the
-    weight in one product, so its backward pass is one product too.
+    ``Phi``: it forms the jet of its features (``kept_features.feature_jet``) and contracts all rows
+    with the weight in one product, so its backward pass is one product too; an input that comes back
+    is contracted in the form ``kept_features.reused_features`` made of it.
     """
 
     @staticmethod
@@ -160,12 +112,13 @@ class _LayerJet(torch.autograd.Function):
         local = layer.basis.local(O)
         first = not ctx.needs_input_grad[0]
         dense = not local and W.shape[1] <= 2 * O
-        kept = layer._fixed_features(T, ("first", d, order)) if first else None
+        kept = layer.kept_input_features(T, ("first", d, order)) if first else None
         if kept is not None:
             # the same input again (a training step at the same points): its features are kept in the
-            # fastest form, made once from what the first sight left (see _reused_features)
+            # fastest form, made once from what the first sight left (see reused_features)
             if kept[0] not in ("dense", "sparse"):
-                kept = layer._keep_features(T, ("first", d, order), _reused_features(kept, layer, hT, T, d, order))
+                kept = reused_features(kept, layer.feature_levels, hT, T, d, order)
+                layer.keep_input_features(T, ("first", d, order), kept)
             ctx.kept, ctx.features, ctx.wshape = kept, True, W.shape
             if kept[0] == "sparse":
                 return (kept[1] @ W.reshape(-1, O)).view(R, N, O)
@@ -173,12 +126,12 @@ class _LayerJet(torch.autograd.Function):
         if first and dense:
             # an input jet without gradient (the first layer) and few features per output: contract
             # the jet of the features with W in one product
-            E = _feature_jet(layer._feature_levels(hT, L), T, d, order).view(R * N, -1)  # (R N, I C)
-            layer._keep_features(T, ("first", d, order), ("jet", E))
+            E = feature_jet(layer.feature_levels(hT, L), T, d, order).view(R * N, -1)  # (R N, I C)
+            layer.keep_input_features(T, ("first", d, order), ("jet", E))
             ctx.kept, ctx.features, ctx.wshape = ("jet", E), True, W.shape
             return (E @ W.reshape(-1, O)).view(R, N, O)
         if first:
-            layer._keep_features(T, ("first", d, order), ("seen", None))
+            layer.keep_input_features(T, ("first", d, order), ("seen", None))
         ctx.features = False
         ctx.d, ctx.order, ctx.local, ctx.layer, ctx.wshape = d, order, local, layer, W.shape
         if local:
@@ -196,9 +149,9 @@ class _LayerJet(torch.autograd.Function):
             ctx.state = layer.basis.local_state()  # this pass's basis state, even if the grid moves
             return outT.transpose(1, 2).contiguous()
         else:
-            buf = layer._feature_levels(hT, nlev)  # (I, nlev, N, C)
+            buf = layer.feature_levels(hT, nlev)  # (I, nlev, N, C)
             if first:
-                layer._keep_features(T, ("first", d, order), ("levels", buf))
+                layer.keep_input_features(T, ("first", d, order), ("levels", buf))
             Phi, saved = torch.bmm(buf.view(I, nlev * N, -1), W).view(I, nlev, N, O), (buf,)
         out = T.new_empty(R, N, O)
         torch.sum(Phi[:, 0], 0, out=out[0])
@@ -286,7 +239,7 @@ def _local_backward(ctx, G: Tensor) -> tuple:
     return gT, gW, None, None, None
 
 
-class KANLayer(SymbolicLayerMixin, nn.Module):
+class KANLayer(SymbolicLayerMixin, KeptFeaturesMixin, nn.Module):
     """One KAN layer ``(N, in_features) -> (N, out_features)`` with a basis expansion on every edge.
 
     Parameters: ``coef`` ``(in, n_basis, out)``, ``spline_scale`` and ``base_weight`` ``(in, out)``.
@@ -320,7 +273,6 @@ class KANLayer(SymbolicLayerMixin, nn.Module):
         self.base_weight = nn.Parameter(((2 * base - 1) / math.sqrt(self.in_features)).to(dt))
         self.spline_scale = nn.Parameter(torch.ones(self.in_features, self.out_features))
         self._last_input: Tensor | None = None
-        self._features: tuple | None = None  # see _fixed_features
         self.register_module("symbolic", None)
 
     @property
@@ -367,40 +319,7 @@ class KANLayer(SymbolicLayerMixin, nn.Module):
         out = _LayerJet.apply(T, self.combined_weight(), self, d, order)
         return out if self.symbolic is None else out + self.symbolic.jet(T, d, order, self.edge_mask)
 
-    def __getstate__(self) -> dict:
-        state = super().__getstate__().copy()
-        state["_features"] = None  # a cache of the last input's features: not part of the model
-        return state
-
-    def _basis_state(self) -> tuple:
-        """What the basis features depend on besides the input: its options and its buffers (with versions)."""
-        return (tuple(self.basis.config().items()), self.base_activation,
-                tuple((b, b._version) for b in self.basis.buffers()))
-
-    def _fixed_features(self, T: Tensor, key: tuple) -> Tensor | tuple | None:
-        """The features kept by :meth:`_keep_features` for this very input jet ``T`` (same tensor, unchanged
-        since) and basis state, else ``None``.
-
-        An input jet that needs no gradient (the first layer's: the collocation points, which stay fixed
-        between resamplings) has features that do not depend on any parameter, so a training step at the
-        same points reuses them instead of evaluating the basis again.
-        """
-        c = self._features
-        if c is None or c[0] is not T or c[1] != T._version or c[2] != key:
-            return None
-        state = self._basis_state()
-        old = c[3]
-        if len(state[2]) != len(old[2]) or state[:2] != old[:2] or any(
-                a is not b or va != vb for (a, va), (b, vb) in zip(state[2], old[2])):
-            return None
-        return c[4]
-
-    def _keep_features(self, T: Tensor, key: tuple, feats: Tensor | tuple) -> Tensor | tuple:
-        """Keep ``feats`` (parameter-free features of the input jet ``T``) for :meth:`_fixed_features`; returns it."""
-        self._features = (T, T._version, key, self._basis_state(), feats)
-        return feats
-
-    def _feature_levels(self, hT: Tensor, nlev: int) -> Tensor:
+    def feature_levels(self, hT: Tensor, nlev: int) -> Tensor:
         """Features ``[b, B_0 .. B_{n-1}, 0]`` and derivatives at ``hT`` ``(in, N)``: ``(in, nlev, N, n+2)``."""
         buf = self.basis.levels(hT, nlev)
         buf[..., 0] = torch.stack(self._levels(hT, nlev), 1)
