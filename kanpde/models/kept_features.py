@@ -66,7 +66,16 @@ def reused_features(kept: tuple, feature_levels: Callable[[Tensor, int], Tensor]
         return "dense", E.t().contiguous()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        return "sparse", E.to_sparse_csr(), E.t().to_sparse_csr()
+        return "sparse", _csr32(E), _csr32(E.t())
+
+
+def _csr32(M: Tensor) -> Tensor:
+    """``M`` in compressed-row form with 32-bit indices (a few per cent faster products than 64-bit)."""
+    S = M.to_sparse_csr()
+    if S.values().numel() >= 2**31 - 1 or max(S.shape) >= 2**31 - 1:
+        return S
+    return torch.sparse_csr_tensor(S.crow_indices().int(), S.col_indices().int(), S.values(), S.shape,
+                                   check_invariants=False)  # the indices of a valid tensor
 
 
 class KeptFeaturesMixin:
