@@ -66,8 +66,8 @@ def _window(s: Tensor, nb: int) -> tuple[Tensor | None, Tensor, int]:
         return None, s - (nb - 1) / 2, nb
     r = (WINDOW - 1) // 2
     # a non-finite position (a diverged input) takes some window and stays non-finite through t
-    j0 = (s.detach() + 0.5).floor().nan_to_num_(0.0).clamp_(r, nb - 1 - r).long() - r
-    return j0, s - (j0 + r).to(s.dtype), WINDOW
+    mid = (s.detach() + 0.5).floor_().nan_to_num_(0.0).clamp_(r, nb - 1 - r)  # the middle centre, a whole number
+    return mid.long() - r, s - mid, WINDOW
 
 
 def _gauss_levels(u: Tensor, ih: Tensor, n: int) -> list[Tensor]:
