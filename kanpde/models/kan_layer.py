@@ -20,6 +20,17 @@ numbers), and assembles the jet from them; the backward pass then needs no basis
 whose input jet needs none (the first layer) stacks the feature jet ``[E0, E1 dh, E2 dh^2 + E1 d2h]``
 for all jet rows into one ``(R N, in (n+2))`` product instead, when it has at most two features per
 output (then that product is no larger than the levels).
+
+An input jet that needs no gradient depends on no parameter: in a PINN it is the jet of the
+collocation points, the same tensor at every step until the points are resampled.  The layer keeps
+what it computed for the last such jet, with the basis state it came from, and when the same tensor
+comes back unchanged (same basis options, buffers and buffer versions) it contracts the kept feature
+jet instead of evaluating the basis again: stored features-major (a faster product) up to
+``SPARSE_FEATURES`` features per input, and in compressed-row form beyond (most of the jet's
+derivative rows are zero, and a local basis is zero off its support), so that a training step's
+first layer costs one product each way, which no longer grows with the grid of a local basis.  An
+input seen once (the chunks of a large point set, new tensors at every step) takes the paths above
+unchanged.  The kept forms give the same numbers to rounding (summation order).
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ import torch
 from torch import Tensor, nn
 
 from kanpde.models.bases import Basis
+from kanpde.models.kept_features import KeptFeaturesMixin, feature_jet, reused_features
 from kanpde.models.mlp import MLP
 from kanpde.models.symbolic import SymbolicLayerMixin
 
@@ -76,25 +88,6 @@ _PLAIN = {"silu": nn.functional.silu, "tanh": torch.tanh, "sin": torch.sin, "ide
 ACT_FLOPS = {**MLP._ACT_FLOPS, "identity": 0}
 
 
-def _feature_jet(F: Tensor, T: Tensor, d: int, order: int) -> Tensor:
-    """Jet of the features ``(R, N, I, C)`` from their levels ``F`` ``(I, L, N, C)`` and the input jet ``T``.
-
-    Row 0 is ``F_0``, rows ``1 + k`` are ``F_1 dh_k`` and rows ``1 + d + k`` ``F_2 dh_k^2 + F_1 d2h_k``.
-    """
-    I, _, N, C = F.shape
-    R = T.shape[0]
-    F = F.permute(1, 2, 0, 3)  # (L, N, I, C), a view
-    E = F.new_empty(R, N, I, C)
-    E[0] = F[0]
-    if order >= 1:
-        A = T[1 : 1 + d].unsqueeze(-1)  # (d, N, I, 1)
-        torch.mul(F[1], A, out=E[1 : 1 + d])
-    if order >= 2:
-        torch.mul(F[2], A * A, out=E[1 + d :])
-        E[1 + d :].addcmul_(F[1], T[1 + d :].unsqueeze(-1))
-    return E
-
-
 class _LayerJet(torch.autograd.Function):
     """One KAN layer on a jet, with a hand-written backward pass (first order only).
 
@@ -104,8 +97,9 @@ class _LayerJet(torch.autograd.Function):
     ``Phi`` comes from dense basis features times the combined weight in one batched product, or
     from the basis's own fast path (``KANLayer._local_levels``).  A dense layer whose input jet
     needs no gradient (the first layer of a PINN) and has at most two features per output skips
-    ``Phi``: it forms the jet of its features (:func:`_feature_jet`) and contracts all rows with the
-    weight in one product, so its backward pass is one product too.
+    ``Phi``: it forms the jet of its features (``kept_features.feature_jet``) and contracts all rows
+    with the weight in one product, so its backward pass is one product too; an input that comes back
+    is contracted in the form ``kept_features.reused_features`` made of it.
     """
 
     @staticmethod
@@ -116,14 +110,28 @@ class _LayerJet(torch.autograd.Function):
         nlev = L + 1 if ctx.needs_input_grad[0] else L
         hT = T[0].t().contiguous()
         local = layer.basis.local(O)
-        if not local and not ctx.needs_input_grad[0] and W.shape[1] <= 2 * O:
+        first = not ctx.needs_input_grad[0]
+        dense = not local and W.shape[1] <= 2 * O
+        kept = layer.kept_input_features(T, ("first", d, order)) if first else None
+        if kept is not None:
+            # the same input again (a training step at the same points): its features are kept in the
+            # fastest form, made once from what the first sight left (see reused_features)
+            if kept[0] not in ("dense", "sparse"):
+                kept = reused_features(kept, layer.feature_levels, hT, T, d, order)
+                layer.keep_input_features(T, ("first", d, order), kept)
+            ctx.kept, ctx.features, ctx.wshape = kept, True, W.shape
+            if kept[0] == "sparse":
+                return (kept[1] @ W.reshape(-1, O)).view(R, N, O)
+            return (W.reshape(-1, O).t() @ kept[1]).view(O, R, N).permute(1, 2, 0)
+        if first and dense:
             # an input jet without gradient (the first layer) and few features per output: contract
             # the jet of the features with W in one product
-            E = _feature_jet(layer._feature_levels(hT, L), T, d, order)  # (R, N, I, C)
-            out = (E.view(R * N, -1) @ W.reshape(-1, O)).view(R, N, O)
-            ctx.save_for_backward(E)
-            ctx.features = True
-            return out
+            E = feature_jet(layer.feature_levels(hT, L), T, d, order).view(R * N, -1)  # (R N, I C)
+            layer.keep_input_features(T, ("first", d, order), ("jet", E))
+            ctx.kept, ctx.features, ctx.wshape = ("jet", E), True, W.shape
+            return (E @ W.reshape(-1, O)).view(R, N, O)
+        if first:
+            layer.keep_input_features(T, ("first", d, order), ("seen", None))
         ctx.features = False
         ctx.d, ctx.order, ctx.local, ctx.layer, ctx.wshape = d, order, local, layer, W.shape
         if local:
@@ -141,7 +149,9 @@ class _LayerJet(torch.autograd.Function):
             ctx.state = layer.basis.local_state()  # this pass's basis state, even if the grid moves
             return outT.transpose(1, 2).contiguous()
         else:
-            buf = layer._feature_levels(hT, nlev)  # (I, nlev, N, C)
+            buf = layer.feature_levels(hT, nlev)  # (I, nlev, N, C)
+            if first:
+                layer.keep_input_features(T, ("first", d, order), ("levels", buf))
             Phi, saved = torch.bmm(buf.view(I, nlev * N, -1), W).view(I, nlev, N, O), (buf,)
         out = T.new_empty(R, N, O)
         torch.sum(Phi[:, 0], 0, out=out[0])
@@ -158,12 +168,17 @@ class _LayerJet(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, G: Tensor):
         if ctx.features:
-            (E,) = ctx.saved_tensors
-            R, N, I, C = E.shape
             if not ctx.needs_input_grad[1]:
                 return None, None, None, None, None
-            gW = (G.reshape(R * N, -1).t() @ E.view(R * N, I * C)).t()
-            return None, gW.view(I, C, -1), None, None, None
+            R, N, O = G.shape
+            kind, E, *rest = ctx.kept
+            if kind == "jet":  # E (R N, I C)
+                gW = (G.reshape(R * N, O).t() @ E).t()
+            elif kind == "dense":  # E^T (I C, R N)
+                gW = (G.permute(2, 0, 1).reshape(O, R * N) @ E.t()).t()
+            else:  # compressed E and E^T
+                gW = rest[0] @ G.reshape(R * N, O)
+            return None, gW.view(ctx.wshape[0], ctx.wshape[1], O), None, None, None
         if ctx.local:
             return _local_backward(ctx, G)
         T, Phi, *saved = ctx.saved_tensors
@@ -183,7 +198,8 @@ class _LayerJet(torch.autograd.Function):
         gT = gW = None
         if ctx.needs_input_grad[1]:
             feats = saved[0][:, :L].reshape(I, L * N, -1)
-            gW = torch.bmm(feats.transpose(1, 2), gPhi.view(I, L * N, O))
+            # (gPhi^T feats)^T: with the few outputs as the rows MKL runs this product faster
+            gW = torch.bmm(gPhi.view(I, L * N, O).transpose(1, 2), feats).transpose(1, 2)
         if ctx.needs_input_grad[0]:
             gT = T.new_empty(R, I, N)
             torch.sum((gPhi * Phi[:, 1:]).sum(1), -1, out=gT[0])
@@ -223,7 +239,7 @@ def _local_backward(ctx, G: Tensor) -> tuple:
     return gT, gW, None, None, None
 
 
-class KANLayer(SymbolicLayerMixin, nn.Module):
+class KANLayer(SymbolicLayerMixin, KeptFeaturesMixin, nn.Module):
     """One KAN layer ``(N, in_features) -> (N, out_features)`` with a basis expansion on every edge.
 
     Parameters: ``coef`` ``(in, n_basis, out)``, ``spline_scale`` and ``base_weight`` ``(in, out)``.
@@ -303,7 +319,7 @@ class KANLayer(SymbolicLayerMixin, nn.Module):
         out = _LayerJet.apply(T, self.combined_weight(), self, d, order)
         return out if self.symbolic is None else out + self.symbolic.jet(T, d, order, self.edge_mask)
 
-    def _feature_levels(self, hT: Tensor, nlev: int) -> Tensor:
+    def feature_levels(self, hT: Tensor, nlev: int) -> Tensor:
         """Features ``[b, B_0 .. B_{n-1}, 0]`` and derivatives at ``hT`` ``(in, N)``: ``(in, nlev, N, n+2)``."""
         buf = self.basis.levels(hT, nlev)
         buf[..., 0] = torch.stack(self._levels(hT, nlev), 1)
