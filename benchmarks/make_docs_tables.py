@@ -282,6 +282,15 @@ def kan_accuracy(root: Path) -> str:
     return _table(["problem", "model", "params", "seed", "epochs", "wall s", "rel L2", "target met"], rows)
 
 
+def hard_tables(root: Path) -> str:
+    """Issue 12's table (plain and recommended budgets of the hard problems) and the ablation table, from
+    benchmarks/results/hard.json (``python benchmarks/hard.py``)."""
+    from hard import ablation_table, table
+
+    runs = _load_json(root, "hard.json")["runs"]
+    return table(runs) + "\n" + ablation_table(runs)
+
+
 BLOCKS: dict[str, Callable[[Path], str]] = {
     "quick-table": quick_table,
     "step-time": step_time,
@@ -295,6 +304,7 @@ BLOCKS: dict[str, Callable[[Path], str]] = {
     "suite-runs": suite_runs,
     "dtypes": dtypes,
     "catalog-baseline": catalog_baseline,
+    "hard-tables": hard_tables,
 }
 
 
