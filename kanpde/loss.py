@@ -12,7 +12,8 @@ respect to the physical coordinates.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -369,6 +370,16 @@ class ResidualLoss:
     def last_residuals(self) -> dict[str, Tensor]:
         """Per-point residuals ``(N, k)`` of every term at the latest evaluation (detached)."""
         return dict(self._last)
+
+    @contextmanager
+    def unrecorded(self) -> Iterator[None]:
+        """Evaluations inside leave :meth:`last_residuals` as it was (logging must not steer the methods)."""
+        saved = dict(self._last)
+        try:
+            yield
+        finally:
+            self._last.clear()
+            self._last.update(saved)
 
     def residuals_at(self, model: nn.Module, name: str, x: np.ndarray, chunk: int = 8192) -> np.ndarray:
         """Residuals ``(N, k)`` of term ``name`` at points ``x`` (numpy, evaluated in chunks)."""

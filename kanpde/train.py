@@ -236,8 +236,13 @@ class Run:
         return total, terms
 
     def measure(self) -> tuple[torch.Tensor, dict]:
-        """Total loss and terms of the current weights, for logging (chunk by chunk on large point sets)."""
-        return self._accumulate(backward=False) if self.chunking else self.objective()
+        """Total loss and terms of the current weights, for logging (chunk by chunk on large point sets).
+
+        The methods keep reading the residuals of the last training step: how often a run logs does not
+        change its result.
+        """
+        with self.loss.unrecorded():
+            return self._accumulate(backward=False) if self.chunking else self.objective()
 
     def step(self) -> tuple[float, dict]:
         """One optimizer iteration; returns the loss before it (NaN if any evaluation was not finite)."""
