@@ -71,6 +71,11 @@ def thin(epochs: list[int], values: list[float], n: int = HISTORY_POINTS) -> dic
     return {"epoch": [epochs[i] for i in idx], "rel_l2": [float(f"{values[i]:.4g}") for i in idx]}
 
 
+def is_plain(problem: str) -> bool:
+    """Whether the recommended budget has neither training methods nor hard constraints (plain = recommended)."""
+    return not recommended_methods(problem) and not kp.get_problem(problem).budget.get("hard_constraints")
+
+
 def variant_overrides(problem: str, variant: str) -> dict:
     """The overrides of the recommended budget that make ``variant``."""
     if variant == "recommended":
@@ -210,6 +215,10 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(a.out)
     data = json.loads(out.read_text()) if out.exists() else {"machine": {}, "runs": {}}
     data["machine"] = {"platform": platform.platform(), "torch": torch.__version__, "threads": 1}
+    for p, m, v, seed in specs:  # plain is the recommended run itself where the budget has nothing to take away
+        rec = data["runs"].get(run_key(p, m, "recommended", seed))
+        if v == "plain" and rec is not None and is_plain(p) and run_key(p, m, v, seed) not in data["runs"]:
+            data["runs"][run_key(p, m, v, seed)] = {**rec, "variant": "plain", "same_as": "recommended"}
     todo = [s for s in specs if run_key(*s) not in data["runs"]]
     print(f"{len(specs) - len(todo)} runs done, {len(todo)} to go", flush=True)
 

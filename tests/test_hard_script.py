@@ -42,3 +42,8 @@ def test_thin_keeps_the_ends_and_at_most_n_log_spaced_rows(hard):
     assert all(abs(v - 1.0 / (1 + e)) <= 5e-4 / (1 + e) for e, v in zip(t["epoch"], t["rel_l2"]))
     short = hard.thin([0, 5, 10], [3.0, 2.0, 1.0], n=40)
     assert short == {"epoch": [0, 5, 10], "rel_l2": [3.0, 2.0, 1.0]}
+
+
+def test_plain_is_the_recommended_run_where_the_budget_has_nothing_to_take_away(hard):
+    assert hard.is_plain("helmholtz2d") and hard.is_plain("laplace_lshape")
+    assert not hard.is_plain("burgers1d") and not hard.is_plain("wave1d") and not hard.is_plain("allen_cahn1d")
