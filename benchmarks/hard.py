@@ -14,8 +14,8 @@ method, ``minus-<Method>``: the recommended budget with that method removed (the
 Resumable: runs already in ``--out`` are skipped; the file is rewritten after every run, by the
 driver alone.  ``--jobs N`` trains N runs at once in worker processes (one thread each).
 
-    python benchmarks/hard.py --seeds 0,1,2 --jobs 2 --out benchmarks/results/hard.json \
-        --table benchmarks/results/hard.md
+    python benchmarks/hard.py --seeds 0,1,2 --jobs 2 --ablation --out benchmarks/results/hard.json \
+        --table benchmarks/results/hard.md --figure docs/hard_convergence.png
     python benchmarks/hard.py --problems burgers1d,allen_cahn1d --models mlp --seeds 1 --ablation
 """
 
@@ -185,7 +185,7 @@ def figure(results: dict[str, dict], path: str | Path) -> None:
         ax.set_visible(False)
     axes.flat[0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=80)
     plt.close(fig)
 
 

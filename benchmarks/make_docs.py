@@ -12,6 +12,8 @@ Everything comes from the results files committed in ``benchmarks/results/``:
 ``kan_accuracy.json``            ``python benchmarks/kan_accuracy.py --seeds 0,1,2 --threads 1 --out ...``
 ``catalog_baseline.json``        ``KANPDE_BASELINE_OUT=... python -m pytest tests/test_catalog.py -m slow -s -q
                                  -k test_mlp_baseline_on_every_problem`` (problems/README.md)
+``hard.json``                    ``python benchmarks/hard.py --seeds 0,1,2 --jobs 2 --ablation --out ...``
+                                 (docs/methods.md; its seed-0 plain runs also fill problems/README.md)
 ================================ ==========================================================
 
 A generated block in a Markdown file sits between marker comments::

@@ -243,11 +243,22 @@ def _budget(budget: dict) -> str:
 
 
 def catalog_baseline(root: Path) -> str:
-    """problems/README.md's table: the default MLP on every catalog problem with its budget."""
+    """problems/README.md's table: the default MLP on every catalog problem with its budget, and without the
+    budget's training methods and hard constraints where it has any (seed 0 of benchmarks/results/hard.json)."""
     rows = _load_json(root, "catalog_baseline.json")
-    table = _table(["problem", "tags", "dims (in → out)", "budget", "rel L2", "train time (s)", "wall time (s)"],
+    plain = {r["problem"]: r["rel_l2"] for r in _load_json(root, "hard.json")["runs"].values()
+             if (r["model"], r["variant"], r["seed"]) == ("mlp", "plain", 0)}
+
+    def without(r: dict) -> str:
+        b = r["budget"]
+        if not (b.get("methods") or b.get("hard_constraints")):
+            return "same"
+        return _e(plain[r["problem"]]) if r["problem"] in plain else "-"
+
+    table = _table(["problem", "tags", "dims (in → out)", "budget", "rel L2", "without methods", "train time (s)",
+                    "wall time (s)"],
                    [[f"`{r['problem']}`", ", ".join(r["tags"]), f"{r['d_in']} → {r['d_out']}", _budget(r["budget"]),
-                     _e(r["rel_l2"]), f"{r['train_time']:.1f}", f"{r['wall_time']:.1f}"] for r in rows])
+                     _e(r["rel_l2"]), without(r), f"{r['train_time']:.1f}", f"{r['wall_time']:.1f}"] for r in rows])
     return table + f"\n\nTotal wall time of the runs {sum(r['wall_time'] for r in rows) / 60:.1f} min."
 
 
