@@ -25,14 +25,6 @@ WINDOWED = [("rbf", {"grid": 30}), ("rbf", {"grid": 30, "widths": (2, 1)})]
 WIDS = ["rbf-G30", "rbf-G30-narrow"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _x(n: int, d: int = 1, seed: int = 0, span: float = 1.0) -> torch.Tensor:
     return (torch.rand(n, d, dtype=DT, generator=torch.Generator().manual_seed(seed)) * 2 - 1) * span
 

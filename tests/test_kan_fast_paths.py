@@ -21,14 +21,6 @@ DT = torch.float64
 BASES = ["bspline", "rbf", "chebyshev", "fourier"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _points(n: int, seed: int = 0, span: float = 1.0) -> torch.Tensor:
     return (torch.rand(n, 2, dtype=DT, generator=torch.Generator().manual_seed(seed)) * 2 - 1) * span
 

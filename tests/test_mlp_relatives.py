@@ -17,14 +17,6 @@ from kanpde.models.mlp import MLP
 DT = torch.float64
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _x(n: int, d: int = 2, seed: int = 0) -> torch.Tensor:
     return torch.rand(n, d, dtype=DT, generator=torch.Generator().manual_seed(seed)) * 2 - 1
 
