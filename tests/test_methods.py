@@ -71,6 +71,7 @@ def test_lra_weight_update_matches_the_formula():
 
 def test_rba_point_weights_follow_the_residuals():
     run = _run([kp.methods.RBA(gamma=0.9, eta=0.1)])
+    run.objective()  # what a training step evaluates
     r = run.loss.last_residuals()["pde"].abs().sum(1)
     run.before_step()
     lam = 0.9 * 1.0 + 0.1 * r / r.max()
@@ -80,6 +81,7 @@ def test_rba_point_weights_follow_the_residuals():
 def test_causal_weights_decay_with_the_earlier_slices_loss():
     m = kp.methods.Causal(eps=10.0, slices=4)
     run = _run([m])
+    run.objective()  # what a training step evaluates
     run.before_step()
     r2 = (run.loss.last_residuals()["pde"] ** 2).sum(1).numpy()
     t = run.loss.points()["pde"][:, 1]
