@@ -123,7 +123,7 @@ class Run:
         self.loss.sample(self.rng)
         _check_trainable(problem, self.model, self.trainable(), self.loss)
         self.history = History(meta={**environment(cfg.dtype, cfg.device), "derivatives": paths})
-        if self.chunking:  # the methods' first step reads the residuals at the initial weights on every path
+        if self.methods and self.chunking:  # the methods' first step reads the initial residuals on every path
             self.loss.accumulate(self.model, backward=False)
         if self.loss.hard is not None:
             self.history.meta["hard_constraints"] = self.loss.hard.describe()
