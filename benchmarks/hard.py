@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from make_docs_tables import log_spaced  # the rows make_docs --compact keeps, picked the same way
 
 import kanpde as kp
 
@@ -59,7 +60,7 @@ def recommended_methods(problem: str) -> list[dict]:
 def ablation_variants(problem: str) -> list[str]:
     """``minus-<Method>`` for every method of the problem's recommended budget (and ``minus-hard_constraints``
     when the budget imposes its conditions exactly)."""
-    hard = ["minus-hard_constraints"] if kp.get_problem(problem).budget.get("hard_constraints") else []
+    hard = ["minus-hard_constraints"] if _hard(problem) else []
     return [f"minus-{m['method']}" for m in recommended_methods(problem)] + hard
 
 
@@ -67,22 +68,31 @@ def thin(epochs: list[int], values: list[float], n: int = HISTORY_POINTS) -> dic
     """At most ``n`` log-spaced (epoch, value) pairs of a history, first and last kept."""
     if len(epochs) <= n:
         return {"epoch": list(epochs), "rel_l2": list(values)}
-    idx = sorted({0, len(epochs) - 1, *(int(i) for i in np.unique(np.geomspace(1, len(epochs), n)) - 1)})
+    idx = log_spaced(epochs, n)
     return {"epoch": [epochs[i] for i in idx], "rel_l2": [float(f"{values[i]:.4g}") for i in idx]}
 
 
+def _hard(problem: str) -> bool:
+    """Whether the problem's recommended budget imposes its conditions exactly."""
+    return bool(kp.get_problem(problem).budget.get("hard_constraints"))
+
+
+def plain_budget(budget: dict) -> bool:
+    """Whether a budget has neither training methods nor hard constraints (its plain run is the run itself)."""
+    return not budget.get("methods") and not budget.get("hard_constraints")
+
+
 def is_plain(problem: str) -> bool:
-    """Whether the recommended budget has neither training methods nor hard constraints (plain = recommended)."""
-    return not recommended_methods(problem) and not kp.get_problem(problem).budget.get("hard_constraints")
+    """Whether the problem's recommended budget is already a plain PINN (plain = recommended)."""
+    return plain_budget(kp.get_problem(problem).budget)
 
 
 def variant_overrides(problem: str, variant: str) -> dict:
     """The overrides of the recommended budget that make ``variant``."""
     if variant == "recommended":
         return {}
-    hard = bool(kp.get_problem(problem).budget.get("hard_constraints"))
     if variant == "plain":
-        return {"methods": [], "hard_constraints": False} if hard else {"methods": []}
+        return {"methods": [], "hard_constraints": False} if _hard(problem) else {"methods": []}
     known = ablation_variants(problem)
     if variant not in known:
         raise ValueError(f"variant must be one of {VARIANTS} or {known} for {problem}, got {variant!r}")

@@ -51,7 +51,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or loaded by path: find the tables
-from make_docs_tables import RESULTS, block_maker, load_suite  # noqa: E402
+from make_docs_tables import RESULTS, block_maker, load_suite, log_spaced  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Markdown files scanned for blocks, relative to the root (docs/*.md is added at run time)
@@ -168,14 +168,10 @@ def write_csvs(root: Path, suite: str) -> list[Path]:
 
 def _compact(rec: dict) -> dict:
     """A record with COMPACT_ROWS history rows (log-spaced epochs, the last kept) and the tables' config keys."""
-    import numpy as np
-
     hist = rec["history"]
     n = len(hist.get("epoch", []))
     if n > COMPACT_ROWS:
-        ep = np.asarray(hist["epoch"], dtype=float)
-        want = np.geomspace(max(ep[0], 1.0), ep[-1], COMPACT_ROWS)
-        keep = sorted({int(np.argmin(abs(ep - w))) for w in want} | {0, n - 1})
+        keep = log_spaced(hist["epoch"], COMPACT_ROWS)
         def thin(v):
             if isinstance(v, dict):  # per-term columns (terms, weights)
                 return {k: thin(x) for k, x in v.items()}

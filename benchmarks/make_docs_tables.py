@@ -36,6 +36,15 @@ def _points(n: int) -> str:
     return f"{n:,}".replace(",", " ")
 
 
+def log_spaced(epochs: list, n: int) -> list[int]:
+    """Indices of the rows nearest ``n`` log-spaced epochs, the first and last row always kept."""
+    import numpy as np
+
+    ep = np.asarray(epochs, dtype=float)
+    want = np.geomspace(max(ep[0], 1.0), ep[-1], n)
+    return sorted({int(np.argmin(abs(ep - w))) for w in want} | {0, len(ep) - 1})
+
+
 def _load_json(root: Path, name: str) -> dict:
     path = root / RESULTS / name
     if not path.is_file():
@@ -246,12 +255,13 @@ def catalog_baseline(root: Path) -> str:
     """problems/README.md's table: the default MLP on every catalog problem with its budget, and without the
     budget's training methods and hard constraints where it has any (seed 0 of benchmarks/results/hard.json)."""
     rows = _load_json(root, "catalog_baseline.json")
+    from hard import plain_budget
+
     plain = {r["problem"]: r["rel_l2"] for r in _load_json(root, "hard.json")["runs"].values()
              if (r["model"], r["variant"], r["seed"]) == ("mlp", "plain", 0)}
 
     def without(r: dict) -> str:
-        b = r["budget"]
-        if not (b.get("methods") or b.get("hard_constraints")):
+        if plain_budget(r["budget"]):
             return "same"
         return _e(plain[r["problem"]]) if r["problem"] in plain else "-"
 
