@@ -34,8 +34,9 @@ import torch
 from make_docs_tables import log_spaced  # the rows make_docs --compact keeps, picked the same way
 
 import kanpde as kp
+from kanpde.suites import HARD_PROBLEMS, PLAIN_OVERRIDES
 
-PROBLEMS = ("burgers1d", "helmholtz2d", "wave1d", "allen_cahn1d", "laplace_lshape", "poisson2d_kan")
+PROBLEMS = tuple(HARD_PROBLEMS)
 MODELS = ("mlp", "kan")
 VARIANTS = ("plain", "recommended")
 #: problems of the ablation table (each recommended method removed in turn)
@@ -92,7 +93,7 @@ def variant_overrides(problem: str, variant: str) -> dict:
     if variant == "recommended":
         return {}
     if variant == "plain":
-        return {"methods": [], "hard_constraints": False} if _hard(problem) else {"methods": []}
+        return dict(PLAIN_OVERRIDES)
     known = ablation_variants(problem)
     if variant not in known:
         raise ValueError(f"variant must be one of {VARIANTS} or {known} for {problem}, got {variant!r}")

@@ -25,10 +25,12 @@ _FAMILY_MODELS = [
     {"label": "MLP=flops", "model": "mlp", "match": "KAN bspline", "by": "flops", "depth": 2},
 ]
 
-#: issue 12's hard half of the catalog (benchmarks/hard.py runs the same grid plus the ablation)
-_HARD = ["burgers1d", "helmholtz2d", "wave1d", "allen_cahn1d", "laplace_lshape", "poisson2d_kan"]
-#: the plain PINN of the `hard` suite: the recommended budget without training methods or hard constraints
-_PLAIN = {"methods": [], "hard_constraints": False}
+#: the hard half of the catalog: the problems a plain PINN left unsolved (benchmarks/hard.py runs the same
+#: grid plus the ablation)
+HARD_PROBLEMS = ["burgers1d", "helmholtz2d", "wave1d", "allen_cahn1d", "laplace_lshape", "poisson2d_kan"]
+#: the plain PINN of the `hard` suite and of benchmarks/hard.py: the overrides that take the training methods
+#: and hard constraints out of a recommended budget
+PLAIN_OVERRIDES = {"methods": [], "hard_constraints": False}
 
 SUITES: dict[str, dict] = {
     "quick": {
@@ -118,11 +120,11 @@ SUITES: dict[str, dict] = {
                        "poisson2d_kan): the default MLP and KAN of kp.solve, each with its recommended budget "
                        "(training methods and hard constraints included) and with the same budget without them "
                        "(plain), 3 seeds",
-        "problems": _HARD,
+        "problems": HARD_PROBLEMS,
         "models": [{"label": "MLP", "model": "mlp", "recommended": True},
-                   {"label": "MLP plain", "model": "mlp", "recommended": True, "train": _PLAIN},
+                   {"label": "MLP plain", "model": "mlp", "recommended": True, "train": PLAIN_OVERRIDES},
                    {"label": "KAN", "model": "kan", "recommended": True},
-                   {"label": "KAN plain", "model": "kan", "recommended": True, "train": _PLAIN}],
+                   {"label": "KAN plain", "model": "kan", "recommended": True, "train": PLAIN_OVERRIDES}],
         "seeds": [0, 1, 2],
         "train": {},
         "use_budget": True,

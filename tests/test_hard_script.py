@@ -18,9 +18,9 @@ def hard():
     return mod
 
 
-def test_plain_drops_methods_and_hard_constraints_only_where_the_budget_has_them(hard):
+def test_plain_drops_methods_and_hard_constraints(hard):
     assert hard.variant_overrides("burgers1d", "plain") == {"methods": [], "hard_constraints": False}
-    assert hard.variant_overrides("laplace_lshape", "plain") == {"methods": []}
+    assert hard.variant_overrides("laplace_lshape", "plain") == {"methods": [], "hard_constraints": False}
     assert hard.variant_overrides("burgers1d", "recommended") == {}
 
 
