@@ -161,7 +161,7 @@ def ablation_table(results: dict[str, dict]) -> str:
                     names = ", ".join([x["method"] for x in rs[0]["methods"]]
                                       + (["hard constraints"] if rs[0].get("hard_constraints") else [])) or "none"
                     lines.append(f"| {p} | {m} | {v} | {names} | {statistics.median(r['rel_l2'] for r in rs):.2e} "
-                                 f"| {','.join(str(r['seed']) for r in rs)} |")
+                                 f"| {','.join(str(s) for s in sorted(r['seed'] for r in rs))} |")
     return "\n".join(lines) + "\n"
 
 
