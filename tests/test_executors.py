@@ -207,7 +207,7 @@ def test_ray_retries_a_killed_worker_and_writes_each_run_once(tmp_path):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_ctrl_c_keeps_finished_runs_and_stops_the_pool(tmp_path):
     suite = {"name": "int", "problems": ["exp_decay"], "models": [{"label": "m", "model": "mlp", "hidden": [8]}],
-             "seeds": list(range(8)), "train": {"epochs": 600, "log_every": 100}}
+             "seeds": list(range(8)), "train": {"epochs": 2000, "log_every": 100}}  # runs long enough to interrupt
     spec = tmp_path / "s.json"
     spec.write_text(json.dumps(suite))
     out = tmp_path / "out"
