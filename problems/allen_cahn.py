@@ -44,8 +44,9 @@ def allen_cahn1d() -> Problem:
         # exact periodicity, the initial values imposed exactly (u = u0 + t N), Causal weighting in a short Adam
         # phase (1000 epochs), a long L-BFGS phase and, for the MLP, four hidden layers of 24 (1921 parameters):
         # rel L2 2.8e-3 / 5.1e-3 / 4.9e-3 (seeds 0 / 1 / 2 at 12000 epochs, ~200 s CPU; the error stalls after
-        # about 11000).  The default two layers of 32 (1217 parameters) reached 1.1e-2 / 1.6e-2 / 1.8e-2 only after
-        # 18000 epochs; three layers of 32 gave 7.8e-3 (seed 1, 14000 epochs).  With 3000 Adam epochs 0.37, the
+        # about 11000); without Causal 7.4e-3 / 1.3e-2 / 8.0e-3, without hard initial values 0.15 (median).  The
+        # default two layers of 32 (1217 parameters) reached 1.1e-2 / 1.6e-2 / 1.8e-2 only after 18000 epochs;
+        # three layers of 32 gave 7.8e-3 (seed 1, 14000 epochs).  With 3000 Adam epochs 0.37, the
         # former soft-periodic budget 0.97; TimeMarching (10 windows through the L-BFGS phase) 0.10; RAD, 4000
         # points or random Fourier features did not help (benchmarks/results/hard_tuning.json, docs/methods.md)
         budget={"epochs": 12000, "optimizer": "adam+lbfgs", "lr": 1e-3, "lbfgs_epochs": 11000, "hard_constraints": True,
