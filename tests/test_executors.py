@@ -213,7 +213,10 @@ def test_ctrl_c_keeps_finished_runs_and_stops_the_pool(tmp_path):
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "kanpde.cli", "bench", str(spec), "--out", str(out),
                              "--executor", "process", "--jobs", "2", "--quiet", "--no-plots"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # an ignored SIGINT is inherited across exec (a library of an earlier test may
+                            # ignore it in this process); the driver must see Ctrl-C as a user's shell sends it
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     workers: set[int] = set()
     t0 = time.time()
     while time.time() - t0 < 120 and proc.poll() is None:
