@@ -115,6 +115,16 @@ def ratios_report(suite: str) -> Callable[[Path], str]:
     return make
 
 
+def tally_report(suite: str) -> Callable[[Path], str]:
+    """Across the problems of a committed suite: who wins how often, each model against the MLP."""
+    def make(root: Path) -> str:
+        from kanpde.verdict import format_tally, tally
+
+        return format_tally(tally(load_suite(root, suite)))
+
+    return make
+
+
 def _best(row: dict, model: str) -> float:
     return min(row[f"{model}_jet"], row[f"{model}_autograd"])
 
@@ -337,7 +347,9 @@ def block_maker(name: str) -> Callable[[Path], str]:
         return verdict_report(name[: -len("-verdict")])
     if name.endswith("-ratios"):
         return ratios_report(name[: -len("-ratios")])
+    if name.endswith("-tally"):
+        return tally_report(name[: -len("-tally")])
     if name.endswith("-report"):
         return suite_report(name[: -len("-report")])
     raise ValueError(f"unknown make_docs block {name!r}; known: {sorted(BLOCKS)}, <suite>-report, "
-                     f"<suite>-verdict and <suite>-ratios")
+                     f"<suite>-verdict, <suite>-ratios and <suite>-tally")

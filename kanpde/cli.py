@@ -261,6 +261,9 @@ def _cmd_bench(a) -> int:
     failed = [r for r in bench.read_jsonl(out / RUNS) if r.get("status") == "error"]
     print()
     print(bench.report(res))
+    ver = bench.verdict_report(res)
+    if ver:
+        print("\n" + ver)
     cmd = " ".join(["kanpde", "bench", a.suite, "--out", str(out)]
                    + (["--seeds", ",".join(map(str, a.seeds))] if a.seeds else [])
                    + (["--problems", ",".join(a.problems)] if a.problems else [])

@@ -23,7 +23,7 @@ import numpy as np
 
 from kanpde.results import Results
 
-__all__ = ["verdict", "format_verdict", "ratios", "format_ratios"]
+__all__ = ["verdict", "format_verdict", "ratios", "format_ratios", "tally", "format_tally", "equal_params_mlp"]
 
 
 def _stats(rows: Sequence[dict]) -> tuple[float, float, float, int]:
@@ -39,7 +39,7 @@ def _clear(a: tuple, b: tuple) -> bool | None:
     return a[2] < b[1]
 
 
-def _equal_params_mlp(results: Results) -> str:
+def equal_params_mlp(results: Results) -> str:
     """The label of the MLP sized to equal parameters (``match.by == "params"``), or ``""``."""
     return next((r["label"] for r in results if r["model"] == "mlp" and r["match_by"] == "params"), "")
 
@@ -55,7 +55,7 @@ def verdict(results: Results, mlp_label: str | None = None) -> list[dict]:
     ``mlp_label`` is the MLP the best KAN is compared with; by default the MLP sized to equal
     parameters (``match.by == "params"``) in the suite.
     """
-    mlp_label = _equal_params_mlp(results) if mlp_label is None else mlp_label
+    mlp_label = equal_params_mlp(results) if mlp_label is None else mlp_label
     out = []
     for prob in results.problems():
         runs = [r for r in results if r["problem"] == prob and not r["stopped_by_time"]]
@@ -124,7 +124,7 @@ def format_verdict(rows: Sequence[dict], markdown: bool = True) -> str:
 
 def ratios(results: Results, mlp_label: str | None = None) -> list[dict]:
     """Per problem: each label's median rel L2 divided by the equal-params MLP's (below 1: more accurate)."""
-    mlp_label = _equal_params_mlp(results) if mlp_label is None else mlp_label
+    mlp_label = equal_params_mlp(results) if mlp_label is None else mlp_label
     out = []
     for prob in results.problems():
         runs = [r for r in results if r["problem"] == prob and not r["stopped_by_time"]]
@@ -150,3 +150,78 @@ def format_ratios(rows: Sequence[dict]) -> str:
     ahead = [f"{sum(1 for r in rows if r.get(lab, math.inf) < 1)} of {len(rows)}" for lab in labels]
     body.append(["**ahead of the MLP on**", "", *ahead])
     return _markdown(head, body)
+
+
+def tally(results: Results, mlp_label: str | None = None) -> dict:
+    """Across problems: who wins how often, and each label against the equal-params MLP.
+
+    Returns ``problems`` (count), ``winners`` (problem -> winning label), ``clear_winners`` (the
+    problems whose win is clear), ``families`` (label -> model family), ``labels`` (label ->
+    ``ahead``, ``clearly_ahead``, ``clearly_behind`` counts against ``mlp_label`` and the
+    ``median_ratio`` of its median errors over the MLP's) and ``best_kan`` (the same counts for the
+    best KAN basis of each problem).  ``mlp_label`` defaults to the MLP sized to equal parameters.
+    """
+    mlp_label = equal_params_mlp(results) if mlp_label is None else mlp_label
+    rows = verdict(results, mlp_label)
+    out: dict = {"problems": len(rows), "mlp_label": mlp_label,
+                 "winners": {r["problem"]: r["winner"] for r in rows},
+                 "clear_winners": {r["problem"]: r["winner"] for r in rows if r["clear"]},
+                 "families": {r["label"]: r["model"] for r in results}, "labels": {}}
+    counts: dict[str, dict] = {}
+    for prob in results.problems():
+        runs = [r for r in results if r["problem"] == prob and not r["stopped_by_time"]]
+        ref = [r for r in runs if r["label"] == mlp_label]
+        if not ref:
+            continue
+        m = _stats(ref)
+        for lab in dict.fromkeys(r["label"] for r in runs):
+            if lab == mlp_label:
+                continue
+            a = _stats([r for r in runs if r["label"] == lab])
+            c = counts.setdefault(lab, {"problems": 0, "ahead": 0, "clearly_ahead": 0, "clearly_behind": 0,
+                                        "ratios": []})
+            c["problems"] += 1
+            c["ahead"] += a[0] < m[0]
+            side = _side(a, m, lab, mlp_label)
+            c["clearly_ahead"] += side == f"{lab} (clear)"
+            c["clearly_behind"] += side == f"{mlp_label} (clear)"
+            c["ratios"].append(a[0] / m[0] if m[0] > 0 and math.isfinite(m[0]) else math.nan)
+    for lab, c in counts.items():
+        c["median_ratio"] = float(np.nanmedian(c.pop("ratios"))) if c["problems"] else math.nan
+        out["labels"][lab] = c
+    kan_rows = [r for r in rows if math.isfinite(r["kan_over_mlp"])]
+    out["best_kan"] = {"problems": len(kan_rows), "ahead": sum(r["kan_over_mlp"] < 1 for r in kan_rows),
+                       "clearly_ahead": sum(r["kan_vs_mlp"] == f"{r['best_kan']} (clear)" for r in kan_rows),
+                       "clearly_behind": sum(r["kan_vs_mlp"] == f"{mlp_label} (clear)" for r in kan_rows)}
+    return out
+
+
+def format_tally(t: dict) -> str:
+    """The tally as Markdown: who wins how often, then a table of each label against the MLP."""
+    n, fam = t["problems"], t["families"]
+
+    def listing(d: dict) -> str:
+        groups: dict[str, list[str]] = {}
+        for prob, lab in d.items():
+            groups.setdefault(lab, []).append(prob)
+        return "; ".join(f"{lab} on {', '.join(probs)}" for lab, probs in sorted(groups.items()))
+
+    kan_wins = sum(fam.get(lab) == "kan" for lab in t["winners"].values())
+    kan_clear = {p: lab for p, lab in t["clear_winners"].items() if fam.get(lab) == "kan"}
+    other = {p: lab for p, lab in t["winners"].items() if fam.get(lab) != "kan"}
+    other_clear = {p: lab for p, lab in t["clear_winners"].items() if fam.get(lab) != "kan"}
+    b = t["best_kan"]
+    lines = [f"- A KAN has the lowest median error on **{kan_wins} of {n}** problems, beyond the seed spread "
+             f"on {len(kan_clear)}" + (f" ({listing(kan_clear)})" if kan_clear else "") + ".",
+             f"- The other members win {len(other)}" + (f" ({listing(other)})" if other else "")
+             + f", beyond the seed spread on {len(other_clear)}"
+             + (f" ({listing(other_clear)})" if other_clear else "") + ".",
+             f"- The best KAN basis of each problem is ahead of {t['mlp_label']} on **{b['ahead']} of "
+             f"{b['problems']}**, beyond the seed spread on {b['clearly_ahead']}; {t['mlp_label']} is "
+             f"beyond the seed spread ahead of that best KAN on {b['clearly_behind']}.",
+             "", f"| against {t['mlp_label']} | ahead on | beyond the seed spread | behind beyond the spread "
+                 "| median ratio of errors |", "|---|---|---|---|---|"]
+    for lab, c in t["labels"].items():
+        lines.append(f"| {lab} | {c['ahead']} of {c['problems']} | {c['clearly_ahead']} | {c['clearly_behind']} "
+                     f"| {c['median_ratio']:.2g} |")
+    return "\n".join(lines)

@@ -80,6 +80,8 @@ def test_bench_then_resume_then_plot(tmp_path, capsys):
     for name in ("runs.jsonl", "runs.csv", "summary.csv", "report.md", "suite.json"):
         assert (out / name).exists(), name
     assert (out / "figures" / "convergence.png").exists()
+    assert "winner: median rel L2" in text  # the verdict against the equal-params MLP "B"
+    assert "## Verdict" in (out / "report.md").read_text()
     n = len((out / "runs.jsonl").read_text().splitlines())
     assert n == 8
     assert main(["bench", str(spec), "--out", str(out), "--resume", "--no-plots", "--quiet"]) == 0

@@ -62,3 +62,42 @@ def test_ratios_divide_each_median_by_the_equal_params_mlp_and_count_where_ahead
     assert p["KAN bspline"] == pytest.approx(0.4) and q["KAN bspline"] == pytest.approx(2.0)
     assert p["mlp_rel_l2"] == 5e-3
     assert "| **ahead of the MLP on** |  | 1 of 2 |" in format_ratios([p, q])
+
+
+def test_tally_counts_winners_and_each_label_against_the_equal_params_mlp():
+    from kanpde.verdict import format_tally, tally
+
+    res = _suite({("p", "KAN bspline", "kan"): [1e-3, 2e-3, 3e-3], ("p", "KAN rbf", "kan"): [5e-3, 8e-3, 9e-3],
+                  ("p", "MLP=params", "mlp"): [4e-3, 5e-3, 6e-3],
+                  ("q", "KAN bspline", "kan"): [1e-2, 2e-2, 3e-2], ("q", "KAN rbf", "kan"): [3e-3, 7e-3, 8e-3],
+                  ("q", "MLP=params", "mlp"): [4e-3, 5e-3, 6e-3],
+                  ("r", "KAN bspline", "kan"): [1e-1, 2e-1, 3e-1], ("r", "KAN rbf", "kan"): [1e-1, 2e-1, 3e-1],
+                  ("r", "MLP=params", "mlp"): [1e-3, 2e-3, 3e-3]})
+    t = tally(res)
+    assert t["problems"] == 3 and t["mlp_label"] == "MLP=params"
+    assert t["winners"] == {"p": "KAN bspline", "q": "MLP=params", "r": "MLP=params"}
+    assert t["clear_winners"] == {"p": "KAN bspline", "r": "MLP=params"}
+    bs, rbf = t["labels"]["KAN bspline"], t["labels"]["KAN rbf"]
+    # bspline: ratios 0.4 (clear), 4 (clear behind), 100 (clear behind)
+    assert (bs["ahead"], bs["clearly_ahead"], bs["clearly_behind"]) == (1, 1, 2)
+    assert bs["median_ratio"] == pytest.approx(4.0)
+    # rbf: ratios 1.6 (overlapping), 1.4 (overlapping), 100 (clear behind)
+    assert (rbf["ahead"], rbf["clearly_ahead"], rbf["clearly_behind"]) == (0, 0, 1)
+    assert rbf["median_ratio"] == pytest.approx(1.6)
+    # best KAN per problem: p bspline 0.4 clear; q rbf 1.4 overlapping; r 100 clear behind
+    assert t["best_kan"] == {"problems": 3, "ahead": 1, "clearly_ahead": 1, "clearly_behind": 1}
+    text = format_tally(t)
+    assert "**1 of 3** problems, beyond the seed spread on 1 (KAN bspline on p)" in text
+    assert "The other members win 2 (MLP=params on q, r), beyond the seed spread on 1 (MLP=params on r)" in text
+    assert "| KAN bspline | 1 of 3 | 1 | 2 | 4 |" in text
+
+
+def test_verdict_report_needs_an_equal_params_mlp_and_tallies_only_with_a_kan():
+    from kanpde.bench import verdict_report
+
+    with_kan = _suite({("p", "KAN rbf", "kan"): [1e-3, 2e-3], ("p", "MLP=params", "mlp"): [4e-3, 5e-3]})
+    text = verdict_report(with_kan, markdown=True)
+    assert "| p | KAN rbf: 1.50e-03" in text and "| KAN rbf | 1 of 1 | 1 | 0 | 0.33 |" in text
+    only_mlps = _suite({("p", "MLP=flops", "mlp"): [1e-3, 2e-3], ("p", "MLP=params", "mlp"): [4e-3, 5e-3]})
+    assert "winner" in verdict_report(only_mlps) and "ahead on" not in verdict_report(only_mlps)
+    assert verdict_report(_suite({("p", "KAN rbf", "kan"): [1e-3]})) == ""

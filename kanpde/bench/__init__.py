@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from kanpde.bench.driver import run
 from kanpde.bench.executors import EXECUTORS, Executor, get_executor
-from kanpde.bench.report import one_line, report, write_outputs, write_report
+from kanpde.bench.report import one_line, report, verdict_report, write_outputs, write_report
 from kanpde.bench.run_one import run_one
 from kanpde.bench.specs import SUITES, RunSpec, Suite, expand, get_suite, list_suites, match_mlp
 from kanpde.results import Results, format_table, load, read_jsonl, summarize, time_to_accuracy
 
 __all__ = ["SUITES", "Suite", "RunSpec", "get_suite", "list_suites", "match_mlp", "expand", "run", "run_one",
            "load", "summarize", "format_table", "time_to_accuracy", "Results", "report", "write_outputs",
-           "write_report", "one_line", "read_jsonl", "EXECUTORS", "Executor", "get_executor"]
+           "write_report", "verdict_report", "one_line", "read_jsonl", "EXECUTORS", "Executor", "get_executor"]

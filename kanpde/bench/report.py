@@ -7,7 +7,7 @@ from pathlib import Path
 from kanpde.bench.specs import Suite
 from kanpde.results import RUNS, RUNS_CSV, SUMMARY_CSV, Results, format_table, load, summarize, write_csv
 
-__all__ = ["write_outputs", "report", "write_report", "one_line", "REPORT_MD"]
+__all__ = ["write_outputs", "report", "verdict_report", "write_report", "one_line", "REPORT_MD"]
 
 REPORT_MD = "report.md"
 
@@ -28,11 +28,25 @@ def report(results: Results, markdown: bool = False) -> str:
     return format_table(summarize(results), markdown=markdown)
 
 
+def verdict_report(results: Results, markdown: bool = False) -> str:
+    """The verdict per problem and the tally across problems, or ``""`` without an equal-params MLP."""
+    from kanpde.verdict import equal_params_mlp, format_tally, format_verdict, tally, verdict
+
+    if not equal_params_mlp(results):
+        return ""
+    text = format_verdict(verdict(results), markdown=markdown)
+    if any(r["model"] == "kan" for r in results):
+        text += "\n\n" + format_tally(tally(results))
+    return text
+
+
 def write_report(out_dir: str | Path, suite: Suite, results: Results, command: str | None = None) -> Path:
-    """Write ``report.md``: the suite, the command that produced it and the summary table."""
+    """Write ``report.md``: the suite, the command, the summary table and (with an equal-params MLP) the verdict."""
     path = Path(out_dir) / REPORT_MD
     cmd = f"Command: `{command}`\n\n" if command else ""
-    path.write_text(f"# Suite `{suite.name}`\n\n{suite.description}\n\n{cmd}{report(results, markdown=True)}\n")
+    ver = verdict_report(results, markdown=True)
+    ver = f"\n## Verdict (`kanpde.verdict`)\n\n{ver}\n" if ver else ""
+    path.write_text(f"# Suite `{suite.name}`\n\n{suite.description}\n\n{cmd}{report(results, markdown=True)}\n{ver}")
     return path
 
 
