@@ -132,6 +132,19 @@ def test_error_vs_params_and_flops(results, by):
     assert fig.get_suptitle().startswith(f"Final error vs {'parameters' if by == 'params' else 'FLOPs'}")
 
 
+def test_many_problems_share_one_legend_below_the_panels(results):
+    from kanpde.results import Results
+
+    recs = [dict(r, problem=f"{r['problem']}_{i}", key=f"{r['key']}_{i}") for i in range(3) for r in results.records]
+    many = Results(recs)
+    assert len(many.problems()) == 6
+    for fig in (kp.plot.error_vs_params(many), kp.plot.error_vs_time(many)):
+        assert all(ax.get_legend() is None for ax in _panels(fig))
+        (legend,) = fig.legends
+        labels = [t.get_text() for t in legend.get_texts()]
+        assert {"A", "B", "K"} <= set(labels) and len(labels) == len(set(labels))  # each once
+
+
 def test_grid_stages_show_the_error_at_the_end_of_each_grid(results):
     ax = kp.plot.error_vs_params(results, by="params").axes[0]
     i = next(i for i, r in enumerate(results) if r["problem"] == "exp_decay" and r["label"] == "K" and r["seed"] == 0)

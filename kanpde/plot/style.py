@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from matplotlib.ticker import NullFormatter
 from kanpde.results import Results, load
 
 __all__ = ["PALETTE", "ResultsLike", "as_results", "colors", "grid_shape", "loglog", "final_error_axes",
-           "save_figure", "quiet_runtime_warnings"]
+           "shared_legend", "save_figure", "quiet_runtime_warnings"]
 
 #: a results set, or the directory it was written to
 ResultsLike = Results | str | Path
@@ -45,8 +45,8 @@ def colors(results: Results) -> dict[str, str]:
 
 
 def grid_shape(n: int) -> tuple[int, int]:
-    """(rows, columns) of a panel grid for ``n`` panels, at most three per row."""
-    cols = min(n, 3)
+    """(rows, columns) of a panel grid for ``n`` panels: three per row, four beyond twelve panels."""
+    cols = min(n, 3 if n <= 12 else 4)
     return math.ceil(n / cols), cols
 
 
@@ -60,14 +60,25 @@ def loglog(ax: Axes) -> None:
             axis.set_minor_formatter(NullFormatter())
 
 
-def final_error_axes(ax: Axes, xlabel: str, problem: str) -> None:
-    """Log-log axes of final rel L2 against a budget, labelled, with grid and legend."""
+def final_error_axes(ax: Axes, xlabel: str, problem: str, legend: bool = True) -> None:
+    """Log-log axes of final rel L2 against a budget, labelled, with grid and (optionally) legend."""
     loglog(ax)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("final relative L2 error")
     ax.set_title(problem)
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
+    if legend:
+        ax.legend(fontsize=7, loc="best")
+
+
+def shared_legend(fig: Figure, axes: Sequence[Axes]) -> None:
+    """One legend below all panels, with every label that appears in any of ``axes`` once."""
+    seen: dict[str, object] = {}
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(lab, h)
+    if seen:
+        fig.legend(list(seen.values()), list(seen), loc="outside lower center", ncols=min(len(seen), 5), fontsize=8)
 
 
 def save_figure(fig: Figure, save: str | Path | None, dpi: int = 110) -> Figure:
