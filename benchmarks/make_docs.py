@@ -8,7 +8,9 @@ Everything comes from the results files committed in ``benchmarks/results/``:
 ``step_time.json``               ``python benchmarks/step_time_paths.py --out ...``
 ``step_time_family.json``        ``python benchmarks/step_time.py --threads 1 --reps 60 --clock cpu --out ...``
 ``vs_pykan.json``                ``python benchmarks/vs_pykan.py --threads 1 --clock cpu --out ...``
-``family.jsonl``                 ``kanpde bench family --out runs/family`` then ``--add runs/family --compact``
+``family.jsonl.gz``              ``kanpde bench family --out runs/family`` then ``--add runs/family --compact``
+                                 (compacted runs, gzip-compressed: ``pandas.read_json(path, lines=True)``
+                                 and ``kanpde.results.load(path)`` read it as it is)
 ``kan_accuracy.json``            ``python benchmarks/kan_accuracy.py --seeds 0,1,2 --threads 1 --out ...``
 ``catalog_baseline.json``        ``KANPDE_BASELINE_OUT=... python -m pytest tests/test_catalog.py -m slow -s -q
                                  -k test_mlp_baseline_on_every_problem`` (problems/README.md)
@@ -30,11 +32,14 @@ Commands (from the repository root)::
                                               # commit a new bench run as benchmarks/results/quick.jsonl, then rewrite
     python benchmarks/make_docs.py --add runs/family --compact
                                               # the same for a large suite: each run keeps 12 history rows and
-                                              # the config keys the tables read (time-to-accuracy is then coarse)
+                                              # the config keys the tables read (time-to-accuracy is then coarse),
+                                              # written gzip-compressed as <suite>.jsonl.gz
 
 Block names: ``quick-table`` (the README's short quick-suite table), ``<suite>-report`` (the
 full summary table of a committed suite, e.g. ``quick-report``), ``<suite>-verdict`` (per
-problem: winner, runner-up, whether the gap exceeds the seed spread; :mod:`kanpde.verdict`), ``step-time``,
+problem: winner, runner-up, whether the gap exceeds the seed spread; :mod:`kanpde.verdict`), ``<suite>-ratios``
+(each model's median error over the equal-parameter MLP's), ``<suite>-tally`` and ``<suite>-tally-flops``
+(across problems: who wins how often, each model against the MLP of equal parameters / FLOPs), ``step-time``,
 ``step-time-summary``, ``mlp-derivative-paths``, ``vs-pykan``, ``vs-pykan-summary``,
 ``kan-accuracy``, ``suite-runs`` (how long each committed suite run took), ``dtypes``
 (each ``<suite>.jsonl`` against its ``<suite>_float32.jsonl``), ``catalog-baseline``.
@@ -43,6 +48,7 @@ problem: winner, runner-up, whether the gap exceeds the seed spread; :mod:`kanpd
 from __future__ import annotations
 
 import argparse
+import gzip
 import io
 import json
 import math
@@ -51,7 +57,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or loaded by path: find the tables
-from make_docs_tables import RESULTS, block_maker, load_suite, log_spaced  # noqa: E402
+from make_docs_tables import RESULTS, block_maker, load_suite, log_spaced, suite_file  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Markdown files scanned for blocks, relative to the root (docs/*.md is added at run time)
@@ -140,7 +146,7 @@ def write_figures(root: Path = ROOT) -> list[Path]:
 
     out = []
     for suite, plot in FIGURES:
-        if not (root / RESULTS / f"{suite}.jsonl").is_file():
+        if not suite_file(root, suite).is_file():
             print(f"skipped docs/{suite}_{plot}.png: no {RESULTS / (suite + '.jsonl')}", file=sys.stderr)
             continue
         res = load_suite(root, suite)
@@ -149,7 +155,7 @@ def write_figures(root: Path = ROOT) -> list[Path]:
         small_png(fig, path)
         out.append(path)
     for suite in CSV_SUITES:
-        if (root / RESULTS / f"{suite}.jsonl").is_file():
+        if suite_file(root, suite).is_file():
             out += write_csvs(root, suite)
     return out
 
@@ -202,7 +208,7 @@ def _round(v, sig: int = 4):
 
 
 def add_run(run_dir: str | Path, root: Path = ROOT, compact: bool = False) -> Path:
-    """Copy a `kanpde bench` results directory to benchmarks/results/<suite>.jsonl (loss columns rounded)."""
+    """Copy a `kanpde bench` results directory to benchmarks/results/<suite>.jsonl (.jsonl.gz when compact)."""
     from kanpde.history import json_safe
     from kanpde.results import load
 
@@ -213,6 +219,10 @@ def add_run(run_dir: str | Path, root: Path = ROOT, compact: bool = False) -> Pa
     if len(suites) != 1:
         raise ValueError(f"run_dir {str(run_dir)!r} mixes suites {sorted(suites)}; expected one")
     path = root / RESULTS / f"{suites.pop()}.jsonl"
+    if compact:
+        path, stale = path.with_name(path.name + ".gz"), path
+    else:
+        stale = path.with_name(path.name + ".gz")
     lines = []
     for rec in res.records:
         hist = {k: v if k == "epoch" else _round(v, DIGITS.get(k, 4)) for k, v in rec["history"].items()}
@@ -221,7 +231,10 @@ def add_run(run_dir: str | Path, root: Path = ROOT, compact: bool = False) -> Pa
             rec = _compact(rec)
         rec.pop("solution", None)  # the saved models are not committed
         lines.append(json.dumps(json_safe(rec), separators=(",", ":"), allow_nan=False))
-    path.write_text("\n".join(lines) + "\n")
+    text = ("\n".join(lines) + "\n").encode()
+    # mtime 0: the same runs give the same bytes, so a rewrite without new runs leaves no diff
+    path.write_bytes(gzip.compress(text, mtime=0) if compact else text)
+    stale.unlink(missing_ok=True)  # one file per suite: the loader must not find an older twin
     return path
 
 
@@ -232,8 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--add", metavar="RUN_DIR", action="append", default=[],
                     help="a `kanpde bench` results directory to commit as benchmarks/results/<suite>.jsonl first")
     ap.add_argument("--compact", action="store_true",
-                    help=f"with --add: keep {COMPACT_ROWS} history rows per run and the config keys the tables read "
-                         "(for large suites such as family)")
+                    help=f"with --add: keep {COMPACT_ROWS} history rows per run and the config keys the tables read, "
+                         "gzip-compressed as <suite>.jsonl.gz (for large suites such as family)")
     ap.add_argument("--no-figures", action="store_true", help="rewrite the tables only")
     ap.add_argument("--root", default=str(ROOT), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)

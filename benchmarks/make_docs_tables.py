@@ -52,11 +52,18 @@ def _load_json(root: Path, name: str) -> dict:
     return json.loads(path.read_text())
 
 
+def suite_file(root: Path, suite: str) -> Path:
+    """benchmarks/results/<suite>.jsonl, or <suite>.jsonl.gz (a compacted large suite) if that is the one there."""
+    plain = root / RESULTS / f"{suite}.jsonl"
+    packed = plain.with_name(plain.name + ".gz")
+    return packed if packed.is_file() and not plain.is_file() else plain
+
+
 def load_suite(root: Path, suite: str):
-    """The committed runs of ``suite`` (benchmarks/results/<suite>.jsonl) as a Results set."""
+    """The committed runs of ``suite`` (benchmarks/results/<suite>.jsonl or .jsonl.gz) as a Results set."""
     from kanpde.results import load
 
-    path = root / RESULTS / f"{suite}.jsonl"
+    path = suite_file(root, suite)
     if not path.is_file():
         raise FileNotFoundError(f"results file {path} is missing: run `kanpde bench {suite} --out runs/{suite}` "
                                 f"and `python benchmarks/make_docs.py --add runs/{suite}`")
@@ -100,7 +107,7 @@ def verdict_report(suite: str) -> Callable[[Path], str]:
         rows = verdict(res)
         seeds = sorted({r["seed"] for r in res})
         return (format_verdict(rows) + f"\n\n*{len(res)} runs on {len(rows)} problems, seeds "
-                f"{', '.join(map(str, seeds))}; from `benchmarks/results/{suite}.jsonl`.*")
+                f"{', '.join(map(str, seeds))}; from `{RESULTS}/{suite_file(root, suite).name}`.*")
 
     return make
 
@@ -115,12 +122,13 @@ def ratios_report(suite: str) -> Callable[[Path], str]:
     return make
 
 
-def tally_report(suite: str) -> Callable[[Path], str]:
-    """Across the problems of a committed suite: who wins how often, each model against the MLP."""
+def tally_report(suite: str, by: str = "params") -> Callable[[Path], str]:
+    """Across the problems of a committed suite: who wins how often, each model against the MLP matched ``by``."""
     def make(root: Path) -> str:
-        from kanpde.verdict import format_tally, tally
+        from kanpde.verdict import equal_params_mlp, format_tally, tally
 
-        return format_tally(tally(load_suite(root, suite)))
+        res = load_suite(root, suite)
+        return format_tally(tally(res, equal_params_mlp(res, by)), winners=by == "params")
 
     return make
 
@@ -213,12 +221,16 @@ def mlp_derivative_paths(root: Path) -> str:
 
 
 def _span(records: list[dict]) -> float:
-    """Seconds from the first run's start to the last run's end."""
+    """Seconds during which at least one run was in flight (a suite resumed later does not count the pause)."""
     from datetime import datetime
 
-    starts = [datetime.fromisoformat(r["started"]).timestamp() for r in records]
-    ends = [s + r["elapsed"] for s, r in zip(starts, records)]
-    return max(ends) - min(starts)
+    spans = sorted((t, t + r["elapsed"]) for r in records
+                   for t in [datetime.fromisoformat(r["started"]).timestamp()])
+    total, end = 0.0, -math.inf
+    for a, b in spans:
+        total += max(0.0, b - max(a, end))
+        end = max(end, b)
+    return total
 
 
 def suite_runs(root: Path) -> str:
@@ -226,14 +238,14 @@ def suite_runs(root: Path) -> str:
     from kanpde.results import load
 
     rows = []
-    for path in sorted((root / RESULTS).glob("*.jsonl")):
+    for path in sorted([*(root / RESULTS).glob("*.jsonl"), *(root / RESULTS).glob("*.jsonl.gz")]):
         res = load(path)
         recs = res.records
         dtypes = sorted({r["config"].get("dtype", "") for r in recs})
         rows.append([f"`{path.name}`", str(len(recs)), f"{_span(recs):.0f}",
                      f"{sum(r['final']['wall_time'] for r in recs):.0f}", ", ".join(dtypes),
                      recs[0]["env"].get("torch", "")])
-    return _table(["results file", "runs", "first start to last finish, s", "training s (sum over runs)", "dtype",
+    return _table(["results file", "runs", "wall s with runs in flight", "training s (sum over runs)", "dtype",
                    "torch"], rows)
 
 
@@ -349,7 +361,9 @@ def block_maker(name: str) -> Callable[[Path], str]:
         return ratios_report(name[: -len("-ratios")])
     if name.endswith("-tally"):
         return tally_report(name[: -len("-tally")])
+    if name.endswith("-tally-flops"):
+        return tally_report(name[: -len("-tally-flops")], by="flops")
     if name.endswith("-report"):
         return suite_report(name[: -len("-report")])
     raise ValueError(f"unknown make_docs block {name!r}; known: {sorted(BLOCKS)}, <suite>-report, "
-                     f"<suite>-verdict, <suite>-ratios and <suite>-tally")
+                     f"<suite>-verdict, <suite>-ratios, <suite>-tally and <suite>-tally-flops")

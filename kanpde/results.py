@@ -51,6 +51,7 @@ is at or below the threshold, and the training seconds up to it.
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import math
 import os
@@ -88,12 +89,13 @@ def time_to_accuracy(history: History, thresholds: Sequence[float] = THRESHOLDS)
 
 # -- the JSON-lines file -------------------------------------------------------------------
 def read_jsonl(path: str | Path) -> list[dict]:
-    """Records of a JSON-lines file; a truncated or corrupt line (a killed writer) is skipped."""
+    """Records of a JSON-lines file (gzip-compressed if it ends in ``.gz``); truncated or corrupt lines are skipped."""
     path = Path(path)
     if not path.exists():
         return []
     out = []
-    with open(path, encoding="utf-8") as fh:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as fh:
         for line in fh:
             line = line.strip()
             if not line:
@@ -210,7 +212,7 @@ class Results(list):
 
 
 def load(out_dir: str | Path) -> Results:
-    """The finished runs stored in a results directory (or a ``runs.jsonl`` file)."""
+    """The finished runs stored in a results directory (or a ``runs.jsonl`` file, also ``.jsonl.gz``)."""
     p = Path(out_dir)
     path = p if p.is_file() else p / RUNS
     if not path.exists():

@@ -39,9 +39,9 @@ def _clear(a: tuple, b: tuple) -> bool | None:
     return a[2] < b[1]
 
 
-def equal_params_mlp(results: Results) -> str:
-    """The label of the MLP sized to equal parameters (``match.by == "params"``), or ``""``."""
-    return next((r["label"] for r in results if r["model"] == "mlp" and r["match_by"] == "params"), "")
+def equal_params_mlp(results: Results, by: str = "params") -> str:
+    """The label of the MLP sized to equal parameters (``match.by == by``; ``by="flops"``: FLOPs), or ``""``."""
+    return next((r["label"] for r in results if r["model"] == "mlp" and r["match_by"] == by), "")
 
 
 def _markdown(head: Sequence[str], body: Sequence[Sequence[str]]) -> str:
@@ -196,8 +196,8 @@ def tally(results: Results, mlp_label: str | None = None) -> dict:
     return out
 
 
-def format_tally(t: dict) -> str:
-    """The tally as Markdown: who wins how often, then a table of each label against the MLP."""
+def format_tally(t: dict, winners: bool = True) -> str:
+    """The tally as Markdown: who wins how often (unless ``winners=False``), then each label against the MLP."""
     n, fam = t["problems"], t["families"]
 
     def listing(d: dict) -> str:
@@ -211,16 +211,17 @@ def format_tally(t: dict) -> str:
     other = {p: lab for p, lab in t["winners"].items() if fam.get(lab) != "kan"}
     other_clear = {p: lab for p, lab in t["clear_winners"].items() if fam.get(lab) != "kan"}
     b = t["best_kan"]
-    lines = [f"- A KAN has the lowest median error on **{kan_wins} of {n}** problems, beyond the seed spread "
-             f"on {len(kan_clear)}" + (f" ({listing(kan_clear)})" if kan_clear else "") + ".",
-             f"- The other members win {len(other)}" + (f" ({listing(other)})" if other else "")
-             + f", beyond the seed spread on {len(other_clear)}"
-             + (f" ({listing(other_clear)})" if other_clear else "") + ".",
-             f"- The best KAN basis of each problem is ahead of {t['mlp_label']} on **{b['ahead']} of "
-             f"{b['problems']}**, beyond the seed spread on {b['clearly_ahead']}; {t['mlp_label']} is "
-             f"beyond the seed spread ahead of that best KAN on {b['clearly_behind']}.",
-             "", f"| against {t['mlp_label']} | ahead on | beyond the seed spread | behind beyond the spread "
-                 "| median ratio of errors |", "|---|---|---|---|---|"]
+    best = (f"- The best KAN basis of each problem is ahead of {t['mlp_label']} on **{b['ahead']} of "
+            f"{b['problems']}**, beyond the seed spread on {b['clearly_ahead']}; {t['mlp_label']} is "
+            f"beyond the seed spread ahead of that best KAN on {b['clearly_behind']}.")
+    lines = [] if not winners else [
+        f"- A KAN has the lowest median error on **{kan_wins} of {n}** problems, beyond the seed spread "
+        f"on {len(kan_clear)}" + (f" ({listing(kan_clear)})" if kan_clear else "") + ".",
+        f"- The other members win {len(other)}" + (f" ({listing(other)})" if other else "")
+        + f", beyond the seed spread on {len(other_clear)}"
+        + (f" ({listing(other_clear)})" if other_clear else "") + "."]
+    lines += [best, "", f"| against {t['mlp_label']} | ahead on | beyond the seed spread | behind beyond the spread "
+              "| median ratio of errors |", "|---|---|---|---|---|"]
     for lab, c in t["labels"].items():
         lines.append(f"| {lab} | {c['ahead']} of {c['problems']} | {c['clearly_ahead']} | {c['clearly_behind']} "
                      f"| {c['median_ratio']:.2g} |")

@@ -126,8 +126,11 @@ def test_compact_add_keeps_the_final_numbers_and_a_short_log_spaced_history(tmp_
     run.mkdir()
     (run / "runs.jsonl").write_text((ROOT / "benchmarks/results/quick.jsonl").read_text())
     path = md.add_run(run, root, compact=True)
+    assert path.name == "quick.jsonl.gz" and not (root / "benchmarks/results/quick.jsonl").exists()  # one file
+    packed = path.read_bytes()
+    assert md.add_run(run, root, compact=True).read_bytes() == packed  # the same runs, the same bytes
     full, small = load(ROOT / "benchmarks/results/quick.jsonl"), load(path)
-    assert path.stat().st_size < 0.25 * (ROOT / "benchmarks/results/quick.jsonl").stat().st_size
+    assert path.stat().st_size < 0.1 * (ROOT / "benchmarks/results/quick.jsonl").stat().st_size
     for a, b in zip(summarize(full), summarize(small), strict=True):
         assert (a["label"], a["rel_l2"], a["rel_l2_min"], a["n_params"]) == (b["label"], b["rel_l2"], b["rel_l2_min"],
                                                                             b["n_params"])
@@ -138,3 +141,4 @@ def test_compact_add_keeps_the_final_numbers_and_a_short_log_spaced_history(tmp_
     (root / "README.md").write_text("<!-- make_docs:quick-verdict -->\n<!-- /make_docs -->\n")
     md.write_tables(root)
     assert "| exp_decay | KAN: 5.23e-05" in (root / "README.md").read_text()
+    assert "from `benchmarks/results/quick.jsonl.gz`" in (root / "README.md").read_text()
