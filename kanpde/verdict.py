@@ -49,6 +49,13 @@ def _markdown(head: Sequence[str], body: Sequence[Sequence[str]]) -> str:
                      + ["| " + " | ".join(row) + " |" for row in body])
 
 
+def _text(head: Sequence[str], body: Sequence[Sequence[str]]) -> str:
+    """A plain-text table with aligned columns (for a terminal)."""
+    width = [max(len(h), *(len(row[i]) for row in body)) if body else len(h) for i, h in enumerate(head)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, width, strict=True)).rstrip()
+                     for row in [head, ["-" * w for w in width], *body])
+
+
 def verdict(results: Results, mlp_label: str | None = None) -> list[dict]:
     """Per problem: winner, runner-up, their medians and spreads, and whether the win is clear.
 
@@ -115,11 +122,7 @@ def format_verdict(rows: Sequence[dict], markdown: bool = True) -> str:
                      verdict_txt[r["clear"]],
                      f"{r['best_kan']}: {r['kan_over_mlp']:.2g}" if math.isfinite(r["kan_over_mlp"]) else "—",
                      r["kan_vs_mlp"] or "—"])
-    if markdown:
-        return _markdown(head, body)
-    width = [max(len(h), *(len(row[i]) for row in body)) if body else len(h) for i, h in enumerate(head)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, width, strict=True)).rstrip()
-                     for row in [head, ["-" * w for w in width], *body])
+    return _markdown(head, body) if markdown else _text(head, body)
 
 
 def ratios(results: Results, mlp_label: str | None = None) -> list[dict]:
@@ -196,8 +199,8 @@ def tally(results: Results, mlp_label: str | None = None) -> dict:
     return out
 
 
-def format_tally(t: dict, winners: bool = True) -> str:
-    """The tally as Markdown: who wins how often (unless ``winners=False``), then each label against the MLP."""
+def format_tally(t: dict, winners: bool = True, markdown: bool = True) -> str:
+    """The tally: who wins how often (unless ``winners=False``), then each label against the MLP (Markdown or text)."""
     n, fam = t["problems"], t["families"]
 
     def listing(d: dict) -> str:
@@ -220,9 +223,10 @@ def format_tally(t: dict, winners: bool = True) -> str:
         f"- The other members win {len(other)}" + (f" ({listing(other)})" if other else "")
         + f", beyond the seed spread on {len(other_clear)}"
         + (f" ({listing(other_clear)})" if other_clear else "") + "."]
-    lines += [best, "", f"| against {t['mlp_label']} | ahead on | beyond the seed spread | behind beyond the spread "
-              "| median ratio of errors |", "|---|---|---|---|---|"]
-    for lab, c in t["labels"].items():
-        lines.append(f"| {lab} | {c['ahead']} of {c['problems']} | {c['clearly_ahead']} | {c['clearly_behind']} "
-                     f"| {c['median_ratio']:.2g} |")
-    return "\n".join(lines)
+    lines.append(best)
+    head = [f"against {t['mlp_label']}", "ahead on", "beyond the seed spread", "behind beyond the spread",
+            "median ratio of errors"]
+    body = [[lab, f"{c['ahead']} of {c['problems']}", str(c["clearly_ahead"]), str(c["clearly_behind"]),
+             f"{c['median_ratio']:.2g}"] for lab, c in t["labels"].items()]
+    text = "\n".join(lines) + "\n\n" + (_markdown(head, body) if markdown else _text(head, body))
+    return text if markdown else text.replace("**", "")

@@ -90,6 +90,8 @@ def test_tally_counts_winners_and_each_label_against_the_equal_params_mlp():
     assert "**1 of 3** problems, beyond the seed spread on 1 (KAN bspline on p)" in text
     assert "The other members win 2 (MLP=params on q, r), beyond the seed spread on 1 (MLP=params on r)" in text
     assert "| KAN bspline | 1 of 3 | 1 | 2 | 4 |" in text
+    plain = format_tally(t, markdown=False)
+    assert "**" not in plain and "|" not in plain and "1 of 3 problems, beyond the seed spread on 1" in plain
     only_table = format_tally(t, winners=False)
     assert "A KAN has" not in only_table and "| KAN bspline | 1 of 3 | 1 | 2 | 4 |" in only_table
 

@@ -36,7 +36,7 @@ def verdict_report(results: Results, markdown: bool = False) -> str:
         return ""
     text = format_verdict(verdict(results), markdown=markdown)
     if any(r["model"] == "kan" for r in results):
-        text += "\n\n" + format_tally(tally(results))
+        text += "\n\n" + format_tally(tally(results), markdown=markdown)
     return text
 
 
