@@ -147,7 +147,7 @@ def write_figures(root: Path = ROOT) -> list[Path]:
     out = []
     for suite, plot in FIGURES:
         if not suite_file(root, suite).is_file():
-            print(f"skipped docs/{suite}_{plot}.png: no {RESULTS / (suite + '.jsonl')}", file=sys.stderr)
+            print(f"skipped docs/{suite}_{plot}.png: no {RESULTS / (suite + '.jsonl')} (or .jsonl.gz)", file=sys.stderr)
             continue
         res = load_suite(root, suite)
         fig = kp.plot.convergence(res) if plot == "convergence" else kp.plot.error_vs_params(res)

@@ -128,7 +128,11 @@ def tally_report(suite: str, by: str = "params") -> Callable[[Path], str]:
         from kanpde.verdict import equal_params_mlp, format_tally, tally
 
         res = load_suite(root, suite)
-        return format_tally(tally(res, equal_params_mlp(res, by)), winners=by == "params")
+        label = equal_params_mlp(res, by)
+        if not label:
+            raise ValueError(f"block {suite}-tally{'-flops' if by == 'flops' else ''}: suite {suite!r} has no MLP "
+                             f"matched by {by} (a model entry with \"match\" and \"by\": \"{by}\")")
+        return format_tally(tally(res, label), winners=by == "params")
 
     return make
 
@@ -254,8 +258,8 @@ def dtypes(root: Path) -> str:
     from kanpde.results import summarize
 
     rows = []
-    for path in sorted((root / RESULTS).glob("*_float32.jsonl")):
-        base = path.name[: -len("_float32.jsonl")]
+    twins = [*(root / RESULTS).glob("*_float32.jsonl"), *(root / RESULTS).glob("*_float32.jsonl.gz")]
+    for base in sorted({p.name.split("_float32.jsonl")[0] for p in twins}):
         f64 = summarize(load_suite(root, base))
         f32 = {(r["problem"], r["label"]): r for r in summarize(load_suite(root, f"{base}_float32"))}
         for r in f64:

@@ -158,19 +158,34 @@ def format_ratios(rows: Sequence[dict]) -> str:
 def tally(results: Results, mlp_label: str | None = None) -> dict:
     """Across problems: who wins how often, and each label against the equal-params MLP.
 
-    Returns ``problems`` (count), ``winners`` (problem -> winning label), ``clear_winners`` (the
-    problems whose win is clear), ``families`` (label -> model family), ``labels`` (label ->
-    ``ahead``, ``clearly_ahead``, ``clearly_behind`` counts against ``mlp_label`` and the
-    ``median_ratio`` of its median errors over the MLP's) and ``best_kan`` (the same counts for the
-    best KAN basis of each problem).  ``mlp_label`` defaults to the MLP sized to equal parameters.
+    Returns ``problems`` (count), ``mlp_label``, ``winners`` (problem -> winning label),
+    ``clear_winners`` (the problems whose win is clear), ``families`` (label -> model family),
+    ``labels`` (label -> the ``problems`` it ran on with the MLP, the counts ``ahead`` (lower median),
+    ``clearly_ahead`` and ``clearly_behind`` (beyond the seed spread) against ``mlp_label``, and the
+    ``median_ratio`` of its median errors over the MLP's, on the problems where both are finite) and
+    ``best_kan`` (the same counts for the best KAN basis of each problem).  ``mlp_label`` defaults
+    to the MLP sized to equal parameters.
     """
     mlp_label = equal_params_mlp(results) if mlp_label is None else mlp_label
     rows = verdict(results, mlp_label)
+    best = {r["problem"]: r["best_kan"] for r in rows}
     out: dict = {"problems": len(rows), "mlp_label": mlp_label,
                  "winners": {r["problem"]: r["winner"] for r in rows},
                  "clear_winners": {r["problem"]: r["winner"] for r in rows if r["clear"]},
                  "families": {r["label"]: r["model"] for r in results}, "labels": {}}
-    counts: dict[str, dict] = {}
+    counts: dict[str, dict] = {}  # per label, and "" for the best KAN of each problem
+
+    def count(key: str, a: tuple, m: tuple, lab: str) -> None:
+        c = counts.setdefault(key, {"problems": 0, "ahead": 0, "clearly_ahead": 0, "clearly_behind": 0,
+                                    "ratios": []})
+        c["problems"] += 1
+        c["ahead"] += a[0] < m[0]
+        side = _side(a, m, lab, mlp_label)
+        c["clearly_ahead"] += side == f"{lab} (clear)"
+        c["clearly_behind"] += side == f"{mlp_label} (clear)"
+        if math.isfinite(a[0]) and math.isfinite(m[0]) and m[0] > 0:
+            c["ratios"].append(a[0] / m[0])
+
     for prob in results.problems():
         runs = [r for r in results if r["problem"] == prob and not r["stopped_by_time"]]
         ref = [r for r in runs if r["label"] == mlp_label]
@@ -181,21 +196,16 @@ def tally(results: Results, mlp_label: str | None = None) -> dict:
             if lab == mlp_label:
                 continue
             a = _stats([r for r in runs if r["label"] == lab])
-            c = counts.setdefault(lab, {"problems": 0, "ahead": 0, "clearly_ahead": 0, "clearly_behind": 0,
-                                        "ratios": []})
-            c["problems"] += 1
-            c["ahead"] += a[0] < m[0]
-            side = _side(a, m, lab, mlp_label)
-            c["clearly_ahead"] += side == f"{lab} (clear)"
-            c["clearly_behind"] += side == f"{mlp_label} (clear)"
-            c["ratios"].append(a[0] / m[0] if m[0] > 0 and math.isfinite(m[0]) else math.nan)
+            count(lab, a, m, lab)
+            if lab == best.get(prob):
+                count("", a, m, lab)
     for lab, c in counts.items():
-        c["median_ratio"] = float(np.nanmedian(c.pop("ratios"))) if c["problems"] else math.nan
-        out["labels"][lab] = c
-    kan_rows = [r for r in rows if math.isfinite(r["kan_over_mlp"])]
-    out["best_kan"] = {"problems": len(kan_rows), "ahead": sum(r["kan_over_mlp"] < 1 for r in kan_rows),
-                       "clearly_ahead": sum(r["kan_vs_mlp"] == f"{r['best_kan']} (clear)" for r in kan_rows),
-                       "clearly_behind": sum(r["kan_vs_mlp"] == f"{mlp_label} (clear)" for r in kan_rows)}
+        ratios = c.pop("ratios")
+        c["median_ratio"] = float(np.median(ratios)) if ratios else math.nan
+        if lab:
+            out["labels"][lab] = c
+    b = counts.get("", {"problems": 0, "ahead": 0, "clearly_ahead": 0, "clearly_behind": 0})
+    out["best_kan"] = {k: b[k] for k in ("problems", "ahead", "clearly_ahead", "clearly_behind")}
     return out
 
 

@@ -162,6 +162,20 @@ def test_truncated_last_line_is_tolerated_and_repaired(tmp_path):
     assert path.read_text() == good  # nothing redone; the partial line was cut
 
 
+def test_gzip_results_read_as_they_are_and_a_cut_off_file_keeps_its_whole_lines(tmp_path):
+    import gzip
+    import json
+
+    recs = [{"key": f"k{i}", "status": "ok", "n": i} for i in range(200)]
+    text = "".join(json.dumps(r) + "\n" for r in recs).encode()
+    whole, cut = tmp_path / "runs.jsonl.gz", tmp_path / "cut.jsonl.gz"
+    whole.write_bytes(gzip.compress(text))
+    assert read_jsonl(whole) == recs
+    cut.write_bytes(whole.read_bytes()[: len(whole.read_bytes()) // 2])
+    part = read_jsonl(cut)
+    assert 0 < len(part) < len(recs) and part == recs[: len(part)]
+
+
 def test_without_resume_old_results_are_kept_aside(tmp_path):
     suite = {**TINY, "problems": ["exp_decay"], "seeds": [0], "models": TINY["models"][:1]}
     bench.run(suite, tmp_path, jobs=1, progress=False)

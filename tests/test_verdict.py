@@ -105,3 +105,17 @@ def test_verdict_report_needs_an_equal_params_mlp_and_tallies_only_with_a_kan():
     only_mlps = _suite({("p", "MLP=flops", "mlp"): [1e-3, 2e-3], ("p", "MLP=params", "mlp"): [4e-3, 5e-3]})
     assert "winner" in verdict_report(only_mlps) and "ahead on" not in verdict_report(only_mlps)
     assert verdict_report(_suite({("p", "KAN rbf", "kan"): [1e-3]})) == ""
+
+
+def test_tally_counts_diverged_medians_the_same_way_for_a_label_and_for_the_best_kan():
+    from kanpde.verdict import tally
+
+    nan = float("nan")
+    res = _suite({("p", "KAN rbf", "kan"): [1e-3, 2e-3, 3e-3], ("p", "MLP=params", "mlp"): [4e-3, 5e-3, 6e-3],
+                  ("q", "KAN rbf", "kan"): [1e-3, 2e-3, 3e-3], ("q", "MLP=params", "mlp"): [nan, nan, nan],
+                  ("r", "KAN rbf", "kan"): [nan, nan, nan], ("r", "MLP=params", "mlp"): [4e-3, 5e-3, 6e-3]})
+    t = tally(res)
+    rbf = t["labels"]["KAN rbf"]
+    assert (rbf["problems"], rbf["ahead"], rbf["clearly_ahead"], rbf["clearly_behind"]) == (3, 2, 2, 1)
+    assert t["best_kan"] == {k: rbf[k] for k in ("problems", "ahead", "clearly_ahead", "clearly_behind")}
+    assert rbf["median_ratio"] == pytest.approx(0.4)  # only where both medians are finite, in both directions
