@@ -168,7 +168,11 @@ def write_csvs(root: Path, suite: str) -> list[Path]:
     res = load_suite(root, suite)
     paths = [root / "docs" / f"{suite}_summary.csv", root / "docs" / f"{suite}_verdict.csv"]
     write_csv(summarize(res), paths[0])
-    write_csv(verdict(res), paths[1])
+    rows = []
+    for r in verdict(res):  # one column per reference statistic: flat, for a spreadsheet
+        refs = r.pop("references", {})
+        rows.append(r | {f"{lab} {k}": v for lab, st in refs.items() for k, v in st.items()})
+    write_csv(rows, paths[1])
     return paths
 
 

@@ -24,6 +24,8 @@ model             registry name (``"kan"``, ``"mlp"``); ``family`` the same unle
 widths            layer widths; ``model_kwargs`` other constructor arguments
 match             ``null`` or ``{"by": "params"|"flops", "ref": label, "ref_params",
                   "ref_flops", "ratio"}``: how the model was sized against ``ref``
+reference         ``true`` for a yardstick model (``"reference": true`` in the suite): reported,
+                  not ranked in verdicts
 seed              training and initialisation seed
 config            :meth:`kanpde.TrainConfig.to_dict` of the run
 n_params, n_flops trainable parameters and forward FLOPs per point of the final model
@@ -157,6 +159,7 @@ def _row(rec: dict) -> dict:
         row[k] = math.nan if v is None else v
     row["diverged"] = bool(rec.get("diverged", False))
     row["stopped_by_time"] = stopped_by_time(rec)
+    row["reference"] = bool(rec.get("reference", False))
     hist = History.from_dict(rec["history"]) if rec.get("history") else History()
     for thr, (ep, sec) in time_to_accuracy(hist).items():
         row[f"epochs_to_{_tag(thr)}"], row[f"time_to_{_tag(thr)}"] = ep, sec

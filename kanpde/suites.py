@@ -107,9 +107,13 @@ SUITES: dict[str, dict] = {
     "family": {
         "name": "family",
         "description": "every catalog problem x the KAN family at 10 parameters per edge, bsmlp, and MLPs of equal "
-                       "parameters and of equal FLOPs; 3 seeds, each problem's recommended budget",
+                       "parameters and of equal FLOPs; 3 seeds, each problem's recommended budget; the recommended "
+                       "MLP as an unranked yardstick",
         "problems": "*",
-        "models": _FAMILY_MODELS,
+        # the MLP kp.solve builds for the problem (its budget's widths and activation), at its own size: a
+        # yardstick beside the equal-size models, reported in the tables and not ranked in the verdict
+        "models": [*_FAMILY_MODELS, {"label": "MLP recommended", "model": "mlp", "recommended": True,
+                                     "reference": True}],
         "seeds": [0, 1, 2],
         "train": {},
         "use_budget": True,

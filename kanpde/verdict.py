@@ -60,12 +60,16 @@ def verdict(results: Results, mlp_label: str | None = None) -> list[dict]:
     """Per problem: winner, runner-up, their medians and spreads, and whether the win is clear.
 
     ``mlp_label`` is the MLP the best KAN is compared with; by default the MLP sized to equal
-    parameters (``match.by == "params"``) in the suite.
+    parameters (``match.by == "params"``) in the suite.  Reference models (``"reference": true``)
+    are not ranked; each row lists them under ``references`` (label -> median, min, max, seeds).
     """
     mlp_label = equal_params_mlp(results) if mlp_label is None else mlp_label
     out = []
     for prob in results.problems():
-        runs = [r for r in results if r["problem"] == prob and not r["stopped_by_time"]]
+        every = [r for r in results if r["problem"] == prob and not r["stopped_by_time"]]
+        runs = [r for r in every if not r["reference"]]  # yardsticks are reported, not ranked
+        refs = {lab: _stats([r for r in every if r["label"] == lab])
+                for lab in dict.fromkeys(r["label"] for r in every if r["reference"])}
         labels = dict.fromkeys(r["label"] for r in runs)
         by_label = {lab: _stats([r for r in runs if r["label"] == lab]) for lab in labels}
         if not by_label:
@@ -89,6 +93,8 @@ def verdict(results: Results, mlp_label: str | None = None) -> list[dict]:
                        kan_vs_mlp=_side(k, m, kans[0], mlp_label))
         else:
             row.update(best_kan=kans[0] if kans else "", kan_over_mlp=math.nan, kan_vs_mlp="")
+        row["references"] = {lab: {"rel_l2": st[0], "min": st[1], "max": st[2], "seeds": st[3]}
+                             for lab, st in refs.items()}
         out.append(row)
     return out
 
@@ -108,10 +114,17 @@ def _e(v: float) -> str:
     return "—" if v is None or not math.isfinite(v) else f"{v:.2e}"
 
 
+def _spread(st: dict | None) -> str:
+    """``median [min, max]`` of a reference's statistics, or a dash."""
+    return f"{_e(st['rel_l2'])} [{_e(st['min'])}, {_e(st['max'])}]" if st else "—"
+
+
 def format_verdict(rows: Sequence[dict], markdown: bool = True) -> str:
     """The verdict rows as a Markdown (or plain text) table."""
     head = ["problem", "winner: median rel L2 [min, max]", "runner-up: median [min, max]", "verdict",
             "best KAN / equal-params MLP", "KAN vs MLP"]
+    refs = list(dict.fromkeys(lab for r in rows for lab in r.get("references", {})))
+    head += [f"{lab} (not ranked): median [min, max]" for lab in refs]
     body = []
     for r in rows:
         verdict_txt = {True: f"{r['winner']}, clear", False: "no clear winner", None: "one seed: spread unknown"}
@@ -121,7 +134,8 @@ def format_verdict(rows: Sequence[dict], markdown: bool = True) -> str:
                      f"{_e(r['runner_up_max'])}]" if r["runner_up"] else "—",
                      verdict_txt[r["clear"]],
                      f"{r['best_kan']}: {r['kan_over_mlp']:.2g}" if math.isfinite(r["kan_over_mlp"]) else "—",
-                     r["kan_vs_mlp"] or "—"])
+                     r["kan_vs_mlp"] or "—"]
+                    + [_spread(r.get("references", {}).get(lab)) for lab in refs])
     return _markdown(head, body) if markdown else _text(head, body)
 
 

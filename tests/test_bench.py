@@ -271,6 +271,21 @@ def test_problem_subset_runs_then_the_full_suite_resumes_from_it(tmp_path):
         bench.run(suite, tmp_path, jobs=1, progress=False, problems=["heat1d"])
 
 
+def test_a_reference_model_is_run_and_recorded_with_the_key_it_would_have_without_the_flag(tmp_path):
+    suite = {**TINY, "problems": ["exp_decay"], "seeds": [0],
+             "models": [{"label": "A", "model": "mlp", "hidden": [6]},
+                        {"label": "R", "model": "mlp", "hidden": [12], "reference": True}]}
+    plain = {**suite, "models": [suite["models"][0], {"label": "R", "model": "mlp", "hidden": [12]}]}
+    specs = bench.expand(suite)
+    assert [s.reference for s in specs] == [False, True]
+    assert [s.key for s in specs] == [s.key for s in bench.expand(plain)]  # earlier runs resume
+    res = bench.run(suite, tmp_path, jobs=1, progress=False)
+    assert {r["label"]: r["reference"] for r in res} == {"A": False, "R": True}
+    assert [r["reference"] for r in read_jsonl(tmp_path / "runs.jsonl")] == [False, True]
+    with pytest.raises(ValueError, match="'reference' must be true or false"):
+        bench.expand({**suite, "models": [{"label": "R", "model": "mlp", "reference": "yes"}]})
+
+
 def test_run_keys_ignore_chunking_and_options_at_their_old_defaults():
     (spec,) = bench.expand({**TINY, "problems": ["exp_decay"], "models": TINY["models"][:1], "seeds": [0]})
     same = [dataclasses.replace(spec, config={**spec.config, **c}) for c in

@@ -119,3 +119,20 @@ def test_tally_counts_diverged_medians_the_same_way_for_a_label_and_for_the_best
     assert (rbf["problems"], rbf["ahead"], rbf["clearly_ahead"], rbf["clearly_behind"]) == (3, 2, 2, 1)
     assert t["best_kan"] == {k: rbf[k] for k in ("problems", "ahead", "clearly_ahead", "clearly_behind")}
     assert rbf["median_ratio"] == pytest.approx(0.4)  # only where both medians are finite, in both directions
+
+
+def test_a_reference_model_is_reported_beside_the_verdict_and_never_ranked():
+    from kanpde.verdict import tally
+
+    res = _suite({("p", "KAN rbf", "kan"): [1e-3, 2e-3, 3e-3], ("p", "MLP=params", "mlp"): [4e-3, 5e-3, 6e-3],
+                  ("p", "MLP recommended", "mlp"): [1e-5, 2e-5, 3e-5]})
+    for r in res.records:
+        r["reference"] = r["label"] == "MLP recommended"
+    res = Results(res.records)
+    (row,) = verdict(res)
+    assert (row["winner"], row["runner_up"], row["clear"]) == ("KAN rbf", "MLP=params", True)
+    assert row["references"] == {"MLP recommended": {"rel_l2": 2e-5, "min": 1e-5, "max": 3e-5, "seeds": 3}}
+    table = format_verdict([row])
+    assert "MLP recommended (not ranked): median [min, max]" in table and "2.00e-05 [1.00e-05, 3.00e-05]" in table
+    t = tally(res)
+    assert t["winners"] == {"p": "KAN rbf"} and t["labels"]["MLP recommended"]["clearly_ahead"] == 1

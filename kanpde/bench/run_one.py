@@ -43,7 +43,7 @@ def _base_record(spec: RunSpec) -> dict[str, Any]:
     return {"schema": SCHEMA, "key": spec.key, "status": "ok", "suite": spec.suite, "problem": spec.problem,
             "problem_params": dict(spec.problem_params), "label": spec.label, "model": spec.model,
             "family": spec.family, "widths": list(spec.widths), "model_kwargs": dict(spec.model_kwargs),
-            "match": spec.match, "seed": spec.seed, "tuned": spec.tuned is not None,
+            "match": spec.match, "reference": spec.reference, "seed": spec.seed, "tuned": spec.tuned is not None,
             "tuned_from": dict(spec.tuned) if spec.tuned is not None else None,
             "started": datetime.datetime.now().isoformat(timespec="seconds")}
 

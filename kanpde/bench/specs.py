@@ -17,7 +17,10 @@ overrides for that model only (e.g. a KAN ``grid_schedule``).  An entry with ``m
 MLP sized so that its parameter count (``by: "params"``) or forward FLOPs (``by: "flops"``)
 is within ``tol`` (10 %) of the model labelled ``match`` on the same problem.  An entry with
 ``"recommended": true`` takes the widths and options of the problem's budget (its section for
-the model's family), as ``kp.solve`` does for a model given by name.
+the model's family), as ``kp.solve`` does for a model given by name.  An entry with
+``"reference": true`` is trained and reported like the others but is not ranked in the verdicts
+(:mod:`kanpde.verdict`): a yardstick at its own size, such as the recommended MLP beside models of
+equal parameters.
 
 The training configuration of a run is, in increasing priority: the problem's ``budget``
 (when ``use_budget``), the suite's ``train``, the problem entry's ``train``, the model entry's
@@ -96,6 +99,8 @@ class Suite:
                     raise ValueError(f"model {m['label']!r} matches unknown label {m['match']!r}; labels: {labels}")
                 if m.get("by", "params") not in ("params", "flops"):
                     raise ValueError(f"'by' must be 'params' or 'flops', got {m['by']!r}")
+            if not isinstance(m.get("reference", False), bool):
+                raise ValueError(f"model {m['label']!r}: 'reference' must be true or false, got {m['reference']!r}")
         seeds = d.get("seeds", (0,))
         return cls(name=str(d["name"]), problems=probs, models=tuple(d["models"]),
                    seeds=tuple(int(s) for s in seeds), train=dict(d.get("train", {})),
@@ -195,6 +200,8 @@ class RunSpec:
     tuned: Mapping[str, Any] | None = None
     #: ``(epoch, rel L2)`` pairs: the run stops (is pruned) when its best rel L2 so far is above the line there
     prune_above: tuple[tuple[int, float], ...] = ()
+    #: a yardstick: reported, not ranked in verdicts; not in the key
+    reference: bool = False
 
     @property
     def key(self) -> str:
@@ -239,7 +246,8 @@ def _final_size(spec: dict, widths: Sequence[int], kwargs: Mapping, train: Mappi
     return count_params(net), count_flops(net)
 
 
-_SPEC_KEYS = {"label", "model", "family", "hidden", "widths", "match", "by", "depth", "tol", "train", "recommended"}
+_SPEC_KEYS = {"label", "model", "family", "hidden", "widths", "match", "by", "depth", "tol", "train", "recommended",
+              "reference"}
 
 
 def tuned_entry(entry: Mapping[str, Any], best: Mapping[str, Any] | None) -> tuple[dict, dict | None]:
@@ -339,5 +347,6 @@ def expand(suite: str | Mapping | Suite, seeds: Sequence[int] | None = None,
                 runs.append(RunSpec(suite=s.name, problem=prob.name, problem_params=dict(pentry.get("params", {})),
                                     label=m["label"], model=m["model"], family=m.get("family", m["model"]),
                                     widths=tuple(widths), model_kwargs=kwargs, config=cfg.to_dict(),
-                                    seed=int(seed), match=match, cost=cost, tuned=source))
+                                    seed=int(seed), match=match, cost=cost, tuned=source,
+                                    reference=bool(m.get("reference", False))))
     return runs
