@@ -125,10 +125,10 @@ def ratios_report(suite: str) -> Callable[[Path], str]:
 def tally_report(suite: str, by: str = "params") -> Callable[[Path], str]:
     """Across the problems of a committed suite: who wins how often, each model against the MLP matched ``by``."""
     def make(root: Path) -> str:
-        from kanpde.verdict import equal_params_mlp, format_tally, tally
+        from kanpde.verdict import format_tally, matched_mlp, tally
 
         res = load_suite(root, suite)
-        label = equal_params_mlp(res, by)
+        label = matched_mlp(res, by)
         if not label:
             raise ValueError(f"block {suite}-tally{'-flops' if by == 'flops' else ''}: suite {suite!r} has no MLP "
                              f"matched by {by} (a model entry with \"match\" and \"by\": \"{by}\")")

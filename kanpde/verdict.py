@@ -23,7 +23,7 @@ import numpy as np
 
 from kanpde.results import Results
 
-__all__ = ["verdict", "format_verdict", "ratios", "format_ratios", "tally", "format_tally", "equal_params_mlp"]
+__all__ = ["verdict", "format_verdict", "ratios", "format_ratios", "tally", "format_tally", "matched_mlp"]
 
 
 def _stats(rows: Sequence[dict]) -> tuple[float, float, float, int]:
@@ -39,8 +39,8 @@ def _clear(a: tuple, b: tuple) -> bool | None:
     return a[2] < b[1]
 
 
-def equal_params_mlp(results: Results, by: str = "params") -> str:
-    """The label of the MLP sized to equal parameters (``match.by == by``; ``by="flops"``: FLOPs), or ``""``."""
+def matched_mlp(results: Results, by: str = "params") -> str:
+    """The label of the MLP sized to another model's parameters (``by="params"``) or FLOPs, or ``""``."""
     return next((r["label"] for r in results if r["model"] == "mlp" and r["match_by"] == by), "")
 
 
@@ -63,7 +63,7 @@ def verdict(results: Results, mlp_label: str | None = None) -> list[dict]:
     parameters (``match.by == "params"``) in the suite.  Reference models (``"reference": true``)
     are not ranked; each row lists them under ``references`` (label -> median, min, max, seeds).
     """
-    mlp_label = equal_params_mlp(results) if mlp_label is None else mlp_label
+    mlp_label = matched_mlp(results) if mlp_label is None else mlp_label
     out = []
     for prob in results.problems():
         every = [r for r in results if r["problem"] == prob and not r["stopped_by_time"]]
@@ -141,7 +141,7 @@ def format_verdict(rows: Sequence[dict], markdown: bool = True) -> str:
 
 def ratios(results: Results, mlp_label: str | None = None) -> list[dict]:
     """Per problem: each label's median rel L2 divided by the equal-params MLP's (below 1: more accurate)."""
-    mlp_label = equal_params_mlp(results) if mlp_label is None else mlp_label
+    mlp_label = matched_mlp(results) if mlp_label is None else mlp_label
     out = []
     for prob in results.problems():
         runs = [r for r in results if r["problem"] == prob and not r["stopped_by_time"]]
@@ -180,7 +180,7 @@ def tally(results: Results, mlp_label: str | None = None) -> dict:
     ``best_kan`` (the same counts for the best KAN basis of each problem).  ``mlp_label`` defaults
     to the MLP sized to equal parameters.
     """
-    mlp_label = equal_params_mlp(results) if mlp_label is None else mlp_label
+    mlp_label = matched_mlp(results) if mlp_label is None else mlp_label
     rows = verdict(results, mlp_label)
     best = {r["problem"]: r["best_kan"] for r in rows}
     out: dict = {"problems": len(rows), "mlp_label": mlp_label,

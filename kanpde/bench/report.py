@@ -30,9 +30,9 @@ def report(results: Results, markdown: bool = False) -> str:
 
 def verdict_report(results: Results, markdown: bool = False) -> str:
     """The verdict per problem and the tally across problems, or ``""`` without an equal-params MLP."""
-    from kanpde.verdict import equal_params_mlp, format_tally, format_verdict, tally, verdict
+    from kanpde.verdict import format_tally, format_verdict, matched_mlp, tally, verdict
 
-    if not equal_params_mlp(results):
+    if not matched_mlp(results):
         return ""
     text = format_verdict(verdict(results), markdown=markdown)
     if any(r["model"] == "kan" for r in results):

@@ -15,9 +15,9 @@ from kanpde.plot.style import (
     colors,
     final_error_axes,
     grid_shape,
+    panel_legends,
     quiet_runtime_warnings,
     save_figure,
-    shared_legend,
 )
 from kanpde.results import Results
 
@@ -178,12 +178,10 @@ def error_vs_params(
                         if r["seed"] == min(q["seed"] for q in res if q["label"] == r["label"] and q["problem"] == p)
                         else None,
                     )
-        final_error_axes(ax, "trainable parameters" if by == "params" else "forward FLOPs per point", p,
-                         legend=len(probs) <= 3)
+        final_error_axes(ax, "trainable parameters" if by == "params" else "forward FLOPs per point", p)
     for ax in axes[len(probs) :]:
         ax.set_visible(False)
-    if len(probs) > 3:
-        shared_legend(fig, axes[: len(probs)])
+    panel_legends(fig, axes[: len(probs)])
     fig.suptitle(
         f"Final error vs {'parameters' if by == 'params' else 'FLOPs'} (median, min-max over seeds)", fontsize=10
     )
@@ -206,10 +204,9 @@ def error_vs_time(
         for lab in res.labels(p):
             runs = [r for r in res if r["problem"] == p and r["label"] == lab]
             ax.scatter([r["wall_time"] for r in runs], [r["rel_l2"] for r in runs], color=col[lab], label=lab, s=22)
-        final_error_axes(ax, "training time [s]", p, legend=len(probs) <= 3)
+        final_error_axes(ax, "training time [s]", p)
     for ax in axes[len(probs) :]:
         ax.set_visible(False)
-    if len(probs) > 3:
-        shared_legend(fig, axes[: len(probs)])
+    panel_legends(fig, axes[: len(probs)])
     fig.suptitle("Final error vs training time (one point per run)", fontsize=10)
     return save_figure(fig, save)

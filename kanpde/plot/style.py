@@ -15,7 +15,7 @@ from matplotlib.ticker import NullFormatter
 from kanpde.results import Results, load
 
 __all__ = ["PALETTE", "ResultsLike", "as_results", "colors", "grid_shape", "loglog", "final_error_axes",
-           "shared_legend", "save_figure", "quiet_runtime_warnings"]
+           "panel_legends", "save_figure", "quiet_runtime_warnings"]
 
 #: a results set, or the directory it was written to
 ResultsLike = Results | str | Path
@@ -60,19 +60,21 @@ def loglog(ax: Axes) -> None:
             axis.set_minor_formatter(NullFormatter())
 
 
-def final_error_axes(ax: Axes, xlabel: str, problem: str, legend: bool = True) -> None:
-    """Log-log axes of final rel L2 against a budget, labelled, with grid and (optionally) legend."""
+def final_error_axes(ax: Axes, xlabel: str, problem: str) -> None:
+    """Log-log axes of final rel L2 against a budget, labelled, with grid (the legend: :func:`panel_legends`)."""
     loglog(ax)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("final relative L2 error")
     ax.set_title(problem)
     ax.grid(True, which="major", alpha=0.3)
-    if legend:
-        ax.legend(fontsize=7, loc="best")
 
 
-def shared_legend(fig: Figure, axes: Sequence[Axes]) -> None:
-    """One legend below all panels, with every label that appears in any of ``axes`` once."""
+def panel_legends(fig: Figure, axes: Sequence[Axes]) -> None:
+    """A legend in each of up to three panels; beyond three, one legend below them all (labels once each)."""
+    if len(axes) <= 3:
+        for ax in axes:
+            ax.legend(fontsize=7, loc="best")
+        return
     seen: dict[str, object] = {}
     for ax in axes:
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
